@@ -1,0 +1,94 @@
+// `postern serve`: load and validate the configuration, build the proxy,
+// listen, and drain gracefully on SIGTERM/SIGINT.
+import { loadConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/types.js';
+import { FrontEnd } from '../frontend/server.js';
+import { loadUws } from '../frontend/uws.js';
+import { Lifecycle } from '../proxy/lifecycle.js';
+import { Pipeline } from '../proxy/pipeline.js';
+import { Router } from '../proxy/router.js';
+import type { ProxyServices } from '../proxy/services.js';
+import { AccessLog } from '../telemetry/access-log.js';
+import { createLogger, flushLogger, type Logger } from '../telemetry/logger.js';
+import { UpstreamPools } from '../upstream/pools.js';
+import { buildRouteRuntimes } from '../upstream/route-runtime.js';
+
+/** How long in-flight requests may take to finish after a stop signal. */
+export const DRAIN_DEADLINE_MS = 25_000;
+
+export interface RunningProxy {
+  readonly port: number;
+  readonly host: string;
+  readonly logger: Logger;
+  /** Stops accepting, waits for in-flight requests (up to the deadline), closes everything. */
+  stop(deadlineMs?: number): Promise<{ drained: boolean }>;
+}
+
+/** Builds and starts the proxy for an already loaded configuration. */
+export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise<RunningProxy> {
+  const uws = loadUws();
+  const { config, warnings } = loaded;
+  const log = logger ?? createLogger(config.logLevel);
+  for (const w of warnings) log.warn({ file: w.file, line: w.line, key: w.key }, w.message);
+
+  const lifecycle = new Lifecycle();
+  const services: ProxyServices = {
+    config,
+    logger: log,
+    accessLog: new AccessLog(log, config.xffNumTrustedHops),
+    lifecycle,
+  };
+  const pools = new UpstreamPools(config);
+  const pipeline = new Pipeline(services, new Router(config.routes), buildRouteRuntimes(config.routes, pools));
+  const frontEnd = new FrontEnd(uws, services, pipeline);
+  const listening = await frontEnd.listen();
+  log.info(
+    { address: listening.host, port: listening.port, tls: !config.insecureServer, routes: config.routes.length },
+    'listening',
+  );
+
+  let stopping: Promise<{ drained: boolean }> | null = null;
+  return {
+    port: listening.port,
+    host: listening.host,
+    logger: log,
+    stop(deadlineMs = DRAIN_DEADLINE_MS) {
+      stopping ??= (async () => {
+        lifecycle.draining = true;
+        frontEnd.stopAccepting();
+        log.info({ inflight: lifecycle.inflight, deadline_ms: deadlineMs }, 'draining');
+        const drained = await lifecycle.whenIdle(deadlineMs);
+        frontEnd.close();
+        await pools.close();
+        log.info({ drained }, 'stopped');
+        await flushLogger(log);
+        return { drained };
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Runs until a stop signal; resolves with the exit code. */
+export async function serve(configFile: string): Promise<number> {
+  // Refuse to start on the JavaScript fallback before reading anything else.
+  loadUws();
+  const loaded = loadConfig(configFile, process.env);
+  const proxy = await startProxy(loaded);
+  return new Promise((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        // A second signal means "now": give up on the drain.
+        proxy.logger.warn({ signal }, 'second stop signal, exiting without draining');
+        void flushLogger(proxy.logger).then(() => resolve(1));
+        return;
+      }
+      signalled = true;
+      proxy.logger.info({ signal }, 'stop signal received');
+      void proxy.stop().then(() => resolve(0));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,201 @@
+// The validated, frozen configuration. The loader (config/load.ts) turns a
+// Pomerium-style YAML/JSON file plus environment overrides into this shape
+// once; everything else reads only this, never the raw file.
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type SameSite = '' | 'lax' | 'strict' | 'none';
+export type LoadBalancingPolicy = 'round_robin' | 'least_request' | 'random';
+
+/** A header to set: the name as configured (case kept for the wire), the value verbatim. */
+export interface HeaderEntry {
+  readonly name: string;
+  /** Lower-cased name, for comparisons. */
+  readonly lname: string;
+  readonly value: string;
+}
+
+/** A certificate and its key, both as PEM, plus the DNS names it serves (from its SANs, else its CN). */
+export interface CertificatePair {
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Where it came from, for messages: a file path or `certificate` (inline). */
+  readonly origin: string;
+  /** Lower-cased DNS names, wildcards kept as `*.example.com`. */
+  readonly names: readonly string[];
+}
+
+export interface ListenAddress {
+  /** Host to bind; '' means every interface. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Upstream TLS settings of one route (Pomerium's `tls_*` route keys plus global `certificate_authority`). */
+export interface UpstreamTls {
+  readonly skipVerify: boolean;
+  /** SNI and name to verify; null = the `to` host. */
+  readonly serverName: string | null;
+  /** PEM trust roots replacing the system ones; null = system roots (plus `certificate_authority`). */
+  readonly customCa: string | null;
+  /** PEM client certificate and key for upstream mutual TLS. */
+  readonly clientCert: string | null;
+  readonly clientKey: string | null;
+}
+
+export interface UpstreamTarget {
+  /** `http:` or `https:` */
+  readonly protocol: 'http:' | 'https:';
+  /** scheme://host:port, the key of the connection pool. */
+  readonly origin: string;
+  /** `host:port` as it would appear in a Host header (port omitted when default). */
+  readonly authority: string;
+  /** Path of the `to` URL without trailing slash handling: '' when none or '/'. */
+  readonly pathPrefix: string;
+  /** 1 when no weights are given. */
+  readonly weight: number;
+}
+
+export interface FromUrl {
+  readonly scheme: 'http' | 'https';
+  /** Lower-cased host without port; may contain `*`. */
+  readonly host: string;
+  /** null = any incoming port. */
+  readonly port: number | null;
+  /** Compiled matcher for wildcard hosts (anchored, case-insensitive); null for exact hosts. */
+  readonly wildcard: RegExp | null;
+  /** The `from` string as written. */
+  readonly raw: string;
+}
+
+export interface RegexRewrite {
+  readonly pattern: RegExp;
+  /** Pomerium/Envoy syntax with `\1` back-references. */
+  readonly substitution: string;
+}
+
+export interface RewriteResponseHeader {
+  readonly header: string;
+  readonly lheader: string;
+  readonly prefix: string;
+  readonly value: string;
+}
+
+/**
+ * The route's access options, parsed and validated now; the policy engine
+ * (a later issue) compiles them. `policy` keeps the PPL as plain data.
+ */
+export interface RouteAccess {
+  readonly allowPublicUnauthenticatedAccess: boolean;
+  readonly allowAnyAuthenticatedUser: boolean;
+  readonly allowedUsers: readonly string[];
+  readonly allowedDomains: readonly string[];
+  readonly allowedIdpClaims: Readonly<Record<string, readonly unknown[]>>;
+  readonly corsAllowPreflight: boolean;
+  /** Embedded PPL (object or list), as parsed from YAML; null when absent. */
+  readonly policy: unknown;
+  readonly passIdentityHeaders: boolean | null;
+  readonly showErrorDetails: boolean;
+}
+
+export interface Route {
+  /** Position in the combined list (`policy` entries first, then `routes`). */
+  readonly index: number;
+  /** `name`, or `route-<index>`. */
+  readonly name: string;
+  /** Stable hex id over from/prefix/path/regex/to, as Pomerium derives it. */
+  readonly id: string;
+  /** Where it was defined, for messages: `file:line`. */
+  readonly location: string;
+  readonly from: FromUrl;
+  readonly to: readonly UpstreamTarget[];
+  readonly prefix: string | null;
+  readonly path: string | null;
+  /** Anchored `^(?:…)$`. */
+  readonly regex: RegExp | null;
+  readonly prefixRewrite: string | null;
+  readonly regexRewrite: RegexRewrite | null;
+  readonly hostRewrite: string | null;
+  /** Lower-cased request header name. */
+  readonly hostRewriteHeader: string | null;
+  readonly preserveHostHeader: boolean;
+  /** Raw template values; rendered by the identity issue, passed verbatim until then. */
+  readonly setRequestHeaders: readonly HeaderEntry[];
+  /** Lower-cased names. */
+  readonly removeRequestHeaders: readonly string[];
+  /** The effective list for this route: the global set (or defaults) merged with the route's, `disable` applied. */
+  readonly setResponseHeaders: readonly HeaderEntry[];
+  readonly rewriteResponseHeaders: readonly RewriteResponseHeader[];
+  /** Whole-response deadline in ms; 0 = none. */
+  readonly timeoutMs: number;
+  /** Idle (no bytes either way) deadline in ms; 0 = none. */
+  readonly idleTimeoutMs: number;
+  readonly loadBalancingPolicy: LoadBalancingPolicy;
+  readonly tls: UpstreamTls;
+  readonly access: RouteAccess;
+}
+
+export interface IdpOptions {
+  readonly provider: string;
+  readonly providerUrl: string;
+  readonly clientId: string;
+  /** Secret; never logged. */
+  readonly clientSecret: string;
+  readonly scopes: readonly string[];
+  readonly requestParams: Readonly<Record<string, string>>;
+}
+
+export interface CookieOptions {
+  readonly name: string;
+  readonly domain: string;
+  readonly httpOnly: boolean;
+  readonly sameSite: SameSite;
+  readonly expireMs: number;
+  /** 32 bytes; never logged. */
+  readonly secret: Buffer;
+  readonly secretGenerated: boolean;
+}
+
+export interface Config {
+  /** The file it was loaded from. */
+  readonly file: string;
+  readonly address: ListenAddress;
+  readonly insecureServer: boolean;
+  /** The default certificate (first of certificate/certificate_file, else the first of `certificates`); null when insecure. */
+  readonly defaultCertificate: CertificatePair | null;
+  /** Every certificate, the default one first, each served by SNI for its names. */
+  readonly certificates: readonly CertificatePair[];
+  /** 32 bytes; never logged. */
+  readonly sharedSecret: Buffer;
+  readonly sharedSecretGenerated: boolean;
+  readonly cookie: CookieOptions;
+  readonly logLevel: LogLevel;
+  readonly timeoutReadMs: number;
+  readonly timeoutWriteMs: number;
+  readonly timeoutIdleMs: number;
+  readonly defaultUpstreamTimeoutMs: number;
+  readonly xffNumTrustedHops: number;
+  readonly skipXffAppend: boolean;
+  /** Global response headers after defaults (HSTS only with certificates) and `disable`. */
+  readonly setResponseHeaders: readonly HeaderEntry[];
+  /** null when not configured (only needed once routes require login). */
+  readonly authenticateServiceUrl: URL | null;
+  readonly signoutRedirectUrl: string;
+  readonly idp: IdpOptions;
+  /** Global `certificate_authority`, PEM, added to upstream trust roots. */
+  readonly certificateAuthority: string | null;
+  readonly passIdentityHeaders: boolean;
+  readonly routes: readonly Route[];
+}
+
+/** A non-fatal finding (unknown key, generated secret): printed by `check`, logged at start-up. */
+export interface ConfigWarning {
+  readonly file: string;
+  readonly line: number;
+  readonly key: string;
+  readonly message: string;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly warnings: readonly ConfigWarning[];
+}

@@ -1,0 +1,103 @@
+// The one catalogue of Postern's errors. Every code is stable: logs, error
+// pages and tests refer to it, so a code is never renamed or reused.
+
+export interface ErrorSpec {
+  /** Stable code, `PST_` + upper snake case. */
+  readonly code: string;
+  /** HTTP status when the error ends a request; 0 when it never reaches a client. */
+  readonly status: number;
+  /** Message safe to show to a client: never a secret, never a stack. */
+  readonly message: string;
+}
+
+function spec(code: string, status: number, message: string): ErrorSpec {
+  return Object.freeze({ code, status, message });
+}
+
+export const Errors = Object.freeze({
+  // Start-up and configuration.
+  CONFIG_INVALID: spec('PST_CONFIG_INVALID', 0, 'the configuration is invalid'),
+  CONFIG_UNREADABLE: spec('PST_CONFIG_UNREADABLE', 0, 'the configuration file cannot be read'),
+  UWS_NATIVE_MISSING: spec('PST_UWS_NATIVE_MISSING', 0, 'the native uWebSockets.js binary did not load'),
+  LISTEN_FAILED: spec('PST_LISTEN_FAILED', 0, 'cannot listen on the configured address'),
+
+  // Requests refused before routing (the front end's framing and hygiene checks).
+  DUPLICATE_HOST: spec('PST_DUPLICATE_HOST', 400, 'more than one Host header'),
+  MISSING_HOST: spec('PST_MISSING_HOST', 400, 'no Host header'),
+  INVALID_HOST: spec('PST_INVALID_HOST', 400, 'the Host header is not a valid authority'),
+  DUPLICATE_CONTENT_LENGTH: spec('PST_DUPLICATE_CONTENT_LENGTH', 400, 'more than one Content-Length header'),
+  INVALID_CONTENT_LENGTH: spec('PST_INVALID_CONTENT_LENGTH', 400, 'the Content-Length header is not a decimal number'),
+  DUPLICATE_TRANSFER_ENCODING: spec('PST_DUPLICATE_TRANSFER_ENCODING', 400, 'more than one Transfer-Encoding header'),
+  CONTENT_LENGTH_WITH_TRANSFER_ENCODING: spec(
+    'PST_CONTENT_LENGTH_WITH_TRANSFER_ENCODING',
+    400,
+    'both Content-Length and Transfer-Encoding are present',
+  ),
+  UNSUPPORTED_TRANSFER_ENCODING: spec('PST_UNSUPPORTED_TRANSFER_ENCODING', 400, 'only Transfer-Encoding: chunked is accepted'),
+  UNDERSCORE_IN_HEADER_NAME: spec('PST_UNDERSCORE_IN_HEADER_NAME', 400, 'a header name contains an underscore'),
+  INVALID_HEADER_NAME: spec('PST_INVALID_HEADER_NAME', 400, 'a header name is not a valid token'),
+  CONTROL_CHARACTER: spec('PST_CONTROL_CHARACTER', 400, 'the request contains a NUL or control character'),
+  ESCAPED_SLASH_IN_PATH: spec('PST_ESCAPED_SLASH_IN_PATH', 400, 'the path contains an escaped slash or backslash'),
+  INVALID_PATH: spec('PST_INVALID_PATH', 400, 'the request target is not a valid origin-form path'),
+  BODY_TOO_LARGE: spec('PST_BODY_TOO_LARGE', 413, 'the request body is larger than allowed'),
+  MISDIRECTED_REQUEST: spec('PST_MISDIRECTED_REQUEST', 421, 'the Host does not belong to the TLS server name of this connection'),
+  METHOD_NOT_ALLOWED: spec('PST_METHOD_NOT_ALLOWED', 405, 'method not allowed on this endpoint'),
+  REQUEST_TIMEOUT: spec('PST_REQUEST_TIMEOUT', 408, 'the request did not arrive in time'),
+
+  // Routing and access.
+  ROUTE_NOT_FOUND: spec('PST_ROUTE_NOT_FOUND', 404, 'no route matches this request'),
+  ENDPOINT_NOT_FOUND: spec('PST_ENDPOINT_NOT_FOUND', 404, 'no such Postern endpoint'),
+  FORBIDDEN: spec('PST_FORBIDDEN', 403, 'access to this route is not allowed'),
+
+  // Upstream failures.
+  UPSTREAM_UNREACHABLE: spec('PST_UPSTREAM_UNREACHABLE', 502, 'the upstream refused or reset the connection'),
+  UPSTREAM_PROTOCOL: spec('PST_UPSTREAM_PROTOCOL', 502, 'the upstream sent an invalid response'),
+  UPSTREAM_UNAVAILABLE: spec('PST_UPSTREAM_UNAVAILABLE', 503, 'no upstream is available'),
+  UPSTREAM_TIMEOUT: spec('PST_UPSTREAM_TIMEOUT', 504, 'the upstream did not answer in time'),
+  SHUTTING_DOWN: spec('PST_SHUTTING_DOWN', 503, 'the proxy is shutting down'),
+  INTERNAL: spec('PST_INTERNAL', 500, 'internal error'),
+} satisfies Record<string, ErrorSpec>);
+
+export type ErrorName = keyof typeof Errors;
+
+/** An error that carries a catalogue entry, so callers map it to a response without string matching. */
+export class PosternError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly spec: ErrorSpec;
+
+  constructor(spec: ErrorSpec, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${spec.message}: ${detail}` : spec.message, options);
+    this.name = 'PosternError';
+    this.code = spec.code;
+    this.status = spec.status;
+    this.spec = spec;
+  }
+}
+
+/** One problem found in a configuration: where it is and what is wrong. */
+export interface ConfigProblem {
+  /** File path, or `env` for an environment variable. */
+  readonly file: string;
+  /** 1-based line; 0 when the problem has no line (environment, missing key). */
+  readonly line: number;
+  /** Dotted key path, e.g. `routes[2].to` or `ADDRESS`. */
+  readonly key: string;
+  /** What is wrong. Never contains a secret value. */
+  readonly message: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}: ${p.key}: ${p.message}`;
+}
+
+/** Start-up refused because the configuration has errors; carries every problem found, not only the first. */
+export class ConfigError extends PosternError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    super(Errors.CONFIG_INVALID, problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
