@@ -12,14 +12,14 @@ import type { CertificatePair } from './types.js';
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
 /** The PEM blocks of one type (`CERTIFICATE`), in order. */
-export function pemBlocks(pem: string, type: string): string[] {
+function pemBlocks(pem: string, type: string): string[] {
   const out: string[] = [];
   for (const m of pem.matchAll(PEM_BLOCK)) if (m[1] === type) out.push(m[0]);
   return out;
 }
 
 /** An inline value: base64 of PEM, as Pomerium expects, or PEM text itself. null when it is neither. */
-export function decodePem(text: string): string | null {
+function decodePem(text: string): string | null {
   if (text.trimStart().startsWith('-----BEGIN ')) return text;
   const bytes = decodeBase64Std(text.trim());
   if (bytes === null) return null;
@@ -31,7 +31,7 @@ export function decodePem(text: string): string | null {
  * The DNS names a certificate serves: its SAN DNS entries, lower-cased
  * (wildcards kept as `*.example.com`), or its subject CN when it has none.
  */
-export function certificateNames(x509: X509Certificate): string[] {
+function certificateNames(x509: X509Certificate): string[] {
   const san = x509.subjectAltName;
   if (san !== undefined) {
     const names: string[] = [];

@@ -2,9 +2,7 @@
 // as `file:line: key: message` (warnings as `file:line: key: warning: message`),
 // in file order, the environment last. The CLI turns `ok` into the exit code.
 import { Errors, formatProblem, PosternError } from '../errors.js';
-import { ENV_FILE } from './env.js';
-import { analyseConfig } from './load.js';
-import type { ConfigWarning } from './types.js';
+import { analyseConfig, inFileOrder } from './load.js';
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -21,11 +19,9 @@ export function checkConfig(file: string, env: NodeJS.ProcessEnv = process.env):
     }
     throw err;
   }
-  const findings: { at: ConfigWarning; line: string }[] = [
-    ...analysis.errors.map((p) => ({ at: p, line: formatProblem(p) })),
-    ...analysis.warnings.map((w) => ({ at: w, line: `${w.file}:${w.line}: ${w.key}: warning: ${w.message}` })),
-  ];
-  const rank = (at: ConfigWarning): number => (at.file === ENV_FILE ? 1 : 0);
-  findings.sort((a, b) => rank(a.at) - rank(b.at) || a.at.line - b.at.line);
-  return { ok: analysis.errors.length === 0, lines: findings.map((x) => x.line) };
+  const lines = inFileOrder([
+    ...analysis.errors.map((p) => ({ ...p, text: formatProblem(p) })),
+    ...analysis.warnings.map((w) => ({ ...w, text: `${w.file}:${w.line}: ${w.key}: warning: ${w.message}` })),
+  ]).map((x) => x.text);
+  return { ok: analysis.errors.length === 0, lines };
 }

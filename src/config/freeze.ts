@@ -6,12 +6,13 @@
 /**
  * A URL keeps its state in internal slots that its setters change even when
  * the object is frozen; shadowing every accessor with a read-only snapshot
- * makes assignments fail (TypeError in strict code) instead.
+ * makes assignments fail (TypeError in strict code) instead. `searchParams`
+ * becomes a detached copy, so its methods cannot reach the URL.
  */
 function freezeUrl(url: URL): void {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(URL.prototype))) {
     if (descriptor.get === undefined) continue;
-    const value: unknown = name === 'searchParams' ? new URLSearchParams(url.search) : (url as unknown as Record<string, unknown>)[name];
+    const value: unknown = name === 'searchParams' ? Object.freeze(new URLSearchParams(url.search)) : (url as unknown as Record<string, unknown>)[name];
     Object.defineProperty(url, name, { value, writable: false, enumerable: false, configurable: false });
   }
   Object.freeze(url);

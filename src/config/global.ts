@@ -6,7 +6,7 @@ import { readBool, readDurationMs, readString, readStringList, readStringMap, re
 import type { Findings, Located } from './findings.js';
 import { globalResponseHeaders, isFieldValue, isToken, readHeaderMap } from './headers.js';
 import { decodeCookieSecret, decodeIdpClientSecret, decodeSharedSecret } from './secrets.js';
-import type { Config, HeaderEntry, IdpOptions, LogLevel, SameSite } from './types.js';
+import type { CertificatePair, Config, CookieOptions, HeaderEntry, IdpOptions, ListenAddress, LogLevel, SameSite } from './types.js';
 
 export type GlobalConfig = Omit<Config, 'file' | 'routes'>;
 
@@ -67,7 +67,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 /** An absolute http(s) URL (Pomerium's ParseAndValidateURL, narrowed to the schemes a browser is sent to). */
-export function parseWebUrl(text: string): URL | null {
+function parseWebUrl(text: string): URL | null {
   let url: URL;
   try {
     url = new URL(text);
@@ -77,12 +77,11 @@ export function parseWebUrl(text: string): URL | null {
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? url : null;
 }
 
-function withDefault<T>(value: T | undefined, fallback: T): T {
-  return value === undefined ? fallback : value;
-}
-
+/** A typed option, or the fallback when it is absent or invalid (the problem is recorded). */
 function readOr<T>(f: Findings, loc: Located | undefined, read: (f: Findings, loc: Located) => T | undefined, fallback: T): T {
-  return loc === undefined ? fallback : withDefault(read(f, loc), fallback);
+  if (loc === undefined) return fallback;
+  const value = read(f, loc);
+  return value === undefined ? fallback : value;
 }
 
 /** A URL option, checked; `text` is kept as written (an OIDC issuer is compared as a string). */
@@ -95,104 +94,120 @@ function readUrl(f: Findings, loc: Located | undefined): { url: URL; text: strin
   return url === null ? null : { url, text };
 }
 
-export function decodeGlobal(f: Findings, options: Options, configFile: string, dir: string): { global: GlobalConfig; defaults: RouteDefaults } {
-  const insecureServer = readOr(f, options.get('insecure_server'), readBool, false);
+function decodeAddress(f: Findings, options: Options, insecureServer: boolean): ListenAddress {
   const defaultPort = insecureServer ? 80 : 443;
-  let address = { host: '', port: defaultPort };
-  const addressLoc = options.get('address');
-  const addressText = addressLoc === undefined ? undefined : readString(f, addressLoc);
-  if (addressLoc !== undefined && addressText !== undefined && addressText !== '') {
-    const parsed = parseAddress(addressText, defaultPort);
-    if (parsed.ok) address = parsed.value;
-    else f.error(addressLoc, parsed.error);
-  }
+  const loc = options.get('address');
+  const text = loc === undefined ? undefined : readString(f, loc);
+  if (loc === undefined || text === undefined || text === '') return { host: '', port: defaultPort };
+  const parsed = parseAddress(text, defaultPort);
+  if (parsed.ok) return parsed.value;
+  f.error(loc, parsed.error);
+  return { host: '', port: defaultPort };
+}
 
-  const services = options.get('services');
-  const servicesText = services === undefined ? undefined : readString(f, services);
-  if (services !== undefined && servicesText !== undefined && servicesText !== 'all' && servicesText !== '') {
-    f.error(services, 'not supported yet by this version of Postern: it runs every service in one process (services: all)');
+function checkServices(f: Findings, options: Options): void {
+  const loc = options.get('services');
+  const text = loc === undefined ? undefined : readString(f, loc);
+  if (loc !== undefined && text !== undefined && text !== 'all' && text !== '') {
+    f.error(loc, 'not supported yet by this version of Postern: it runs every service in one process (services: all)');
   }
+}
 
-  const configuredCertificates = CERTIFICATE_KEYS.some((k) => options.get(k) !== undefined);
+/** A string option checked by `valid`; the fallback when absent or invalid. */
+function readChecked(f: Findings, loc: Located | undefined, fallback: string, valid: (text: string) => boolean, message: (text: string) => string): string {
+  if (loc === undefined) return fallback;
+  const text = readString(f, loc);
+  if (text === undefined) return fallback;
+  if (valid(text)) return text;
+  f.error(loc, message(text));
+  return fallback;
+}
+
+function decodeCookie(f: Findings, options: Options, dir: string, configFile: string): CookieOptions {
+  const name = readChecked(f, options.get('cookie_name'), '_pomerium', isToken, () => 'must be a valid cookie name (an RFC 6265 token)');
+  const domain = readChecked(
+    f,
+    options.get('cookie_domain'),
+    '',
+    (text) => isFieldValue(text) && !/[\s;,]/.test(text),
+    () => 'must be a domain name (no spaces, semicolons, commas or control characters)',
+  );
+  const sameSite = readChecked(
+    f,
+    options.get('cookie_same_site'),
+    '',
+    (text) => SAME_SITE.has(text.toLowerCase()),
+    (text) => `must be lax, strict, none or empty, not ${JSON.stringify(text)}`,
+  ).toLowerCase() as SameSite;
+  const expireLoc = options.get('cookie_expire');
+  let expireMs = readOr(f, expireLoc, readDurationMs, 14 * HOUR);
+  if (expireMs === 0) {
+    f.error(expireLoc as Located, 'must be longer than 0');
+    expireMs = 14 * HOUR;
+  }
+  const secret = decodeCookieSecret(f, options, dir, configFile);
+  return {
+    name,
+    domain,
+    httpOnly: readOr(f, options.get('cookie_http_only'), readBool, true),
+    sameSite,
+    expireMs,
+    secret: secret.secret,
+    secretGenerated: secret.generated,
+  };
+}
+
+function decodeLogLevel(f: Findings, loc: Located | undefined): LogLevel {
+  const text = readChecked(
+    f,
+    loc,
+    '',
+    (t) => parseLogLevel(t) !== null,
+    (t) => `unknown log level ${JSON.stringify(t)} (trace, debug, info, warn, error, critical, fatal, panic, off)`,
+  );
+  return parseLogLevel(text) ?? 'info';
+}
+
+/**
+ * Server certificates: required unless insecure_server; with insecure_server
+ * they are still checked, but not served.
+ */
+function decodeCertificates(f: Findings, options: Options, dir: string, configFile: string, insecureServer: boolean): { served: CertificatePair[]; configured: boolean } {
+  const configured = CERTIFICATE_KEYS.some((k) => options.get(k) !== undefined);
   const certificates = decodeServerCertificates(f, options, dir);
-  if (!insecureServer && !configuredCertificates) {
+  if (!insecureServer && !configured) {
     f.errorAt(
       { file: configFile, line: 0, key: 'certificates' },
       'no server certificate: set certificate_file and certificate_key_file (or certificate and certificate_key, or certificates), or set insecure_server: true',
     );
   }
-  if (insecureServer && configuredCertificates) {
+  if (insecureServer && configured) {
     const first = CERTIFICATE_KEYS.map((k) => options.get(k)).find((loc) => loc !== undefined) as Located;
     f.warn(first, 'insecure_server is set: the certificates are checked but not served');
   }
+  return { served: insecureServer ? [] : certificates, configured };
+}
 
+export function decodeGlobal(f: Findings, options: Options, configFile: string, dir: string): { global: GlobalConfig; defaults: RouteDefaults } {
+  const insecureServer = readOr(f, options.get('insecure_server'), readBool, false);
+  checkServices(f, options);
+  const certificates = decodeCertificates(f, options, dir, configFile, insecureServer);
   const shared = decodeSharedSecret(f, options, dir, configFile);
-  const cookieSecret = decodeCookieSecret(f, options, dir, configFile);
-
-  const cookieNameLoc = options.get('cookie_name');
-  let cookieName = '_pomerium';
-  if (cookieNameLoc !== undefined) {
-    const text = readString(f, cookieNameLoc);
-    if (text !== undefined && isToken(text)) cookieName = text;
-    else if (text !== undefined) f.error(cookieNameLoc, 'must be a valid cookie name (an RFC 6265 token)');
-  }
-  const cookieDomainLoc = options.get('cookie_domain');
-  let cookieDomain = '';
-  if (cookieDomainLoc !== undefined) {
-    const text = readString(f, cookieDomainLoc);
-    if (text !== undefined && isFieldValue(text) && !/[\s;,]/.test(text)) cookieDomain = text;
-    else if (text !== undefined) f.error(cookieDomainLoc, 'must be a domain name (no spaces, semicolons, commas or control characters)');
-  }
-  const sameSiteLoc = options.get('cookie_same_site');
-  let sameSite: SameSite = '';
-  if (sameSiteLoc !== undefined) {
-    const text = readString(f, sameSiteLoc);
-    const lower = text?.toLowerCase();
-    if (lower !== undefined && SAME_SITE.has(lower)) sameSite = lower as SameSite;
-    else if (text !== undefined) f.error(sameSiteLoc, `must be lax, strict, none or empty, not ${JSON.stringify(text)}`);
-  }
-  const cookieExpireLoc = options.get('cookie_expire');
-  let cookieExpireMs = 14 * HOUR;
-  if (cookieExpireLoc !== undefined) {
-    const ms = readDurationMs(f, cookieExpireLoc);
-    if (ms === 0) f.error(cookieExpireLoc, 'must be longer than 0');
-    else if (ms !== undefined) cookieExpireMs = ms;
-  }
-
-  const logLevelLoc = options.get('log_level');
-  let logLevel: LogLevel = 'info';
-  if (logLevelLoc !== undefined) {
-    const text = readString(f, logLevelLoc);
-    const level = text === undefined ? null : parseLogLevel(text);
-    if (level !== null) logLevel = level;
-    else if (text !== undefined) {
-      f.error(logLevelLoc, `unknown log level ${JSON.stringify(text)} (trace, debug, info, warn, error, critical, fatal, panic, off)`);
-    }
-  }
-
   const headersLoc = options.get('set_response_headers');
   const headerMap = headersLoc === undefined ? null : (readHeaderMap(f, headersLoc, true) ?? null);
-  const responseHeaders = globalResponseHeaders(headerMap, configuredCertificates);
-
+  // Pomerium keys HSTS on configured certificates (HasCertificates), not on the listener.
+  const responseHeaders = globalResponseHeaders(headerMap, certificates.configured);
   const defaultUpstreamTimeoutMs = readOr(f, options.get('default_upstream_timeout'), readDurationMs, 30_000);
 
   const global: GlobalConfig = {
-    address,
+    address: decodeAddress(f, options, insecureServer),
     insecureServer,
-    defaultCertificate: insecureServer ? null : (certificates[0] ?? null),
-    certificates: insecureServer ? [] : certificates,
+    defaultCertificate: certificates.served[0] ?? null,
+    certificates: certificates.served,
     sharedSecret: shared.secret,
     sharedSecretGenerated: shared.generated,
-    cookie: {
-      name: cookieName,
-      domain: cookieDomain,
-      httpOnly: readOr(f, options.get('cookie_http_only'), readBool, true),
-      sameSite,
-      expireMs: cookieExpireMs,
-      secret: cookieSecret.secret,
-      secretGenerated: cookieSecret.generated,
-    },
-    logLevel,
+    cookie: decodeCookie(f, options, dir, configFile),
+    logLevel: decodeLogLevel(f, options.get('log_level')),
     timeoutReadMs: readOr(f, options.get('timeout_read'), readDurationMs, 30_000),
     timeoutWriteMs: readOr(f, options.get('timeout_write'), readDurationMs, 0),
     timeoutIdleMs: readOr(f, options.get('timeout_idle'), readDurationMs, 5 * MINUTE),
@@ -210,15 +225,13 @@ export function decodeGlobal(f: Findings, options: Options, configFile: string, 
 }
 
 function decodeIdp(f: Findings, options: Options, dir: string): IdpOptions {
-  const providerLoc = options.get('idp_provider');
-  let provider = '';
-  if (providerLoc !== undefined) {
-    const text = readString(f, providerLoc);
-    if (text !== undefined && (text === '' || IDP_PROVIDERS.has(text))) provider = text;
-    else if (text !== undefined) {
-      f.error(providerLoc, `unknown identity provider ${JSON.stringify(text)} (one of: ${[...IDP_PROVIDERS].join(', ')})`);
-    }
-  }
+  const provider = readChecked(
+    f,
+    options.get('idp_provider'),
+    '',
+    (text) => text === '' || IDP_PROVIDERS.has(text),
+    (text) => `unknown identity provider ${JSON.stringify(text)} (one of: ${[...IDP_PROVIDERS].join(', ')})`,
+  );
   const providerUrl = readUrl(f, options.get('idp_provider_url'));
   const scopesLoc = options.get('idp_scopes');
   const configuredScopes = scopesLoc === undefined ? undefined : readStringList(f, scopesLoc);

@@ -15,7 +15,7 @@ export type KeyStatus =
 export const UNIMPLEMENTED_MESSAGE = 'recognised Pomerium option, not implemented by this version of Postern';
 const UNKNOWN_MESSAGE = 'unknown config option';
 
-export const GLOBAL_KEYS: ReadonlySet<string> = new Set([
+const GLOBAL_KEYS: ReadonlySet<string> = new Set([
   'address',
   'insecure_server',
   'services',
@@ -83,7 +83,7 @@ const UNSUPPORTED_GLOBAL: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** Recognised global keys Postern ignores for now (a warning each). */
-export const UNIMPLEMENTED_GLOBAL: ReadonlySet<string> = new Set([
+const UNIMPLEMENTED_GLOBAL: ReadonlySet<string> = new Set([
   'installation_id',
   'proxy_log_level',
   'access_log_fields',
@@ -191,7 +191,7 @@ export const UNIMPLEMENTED_GLOBAL: ReadonlySet<string> = new Set([
   'session_recording_concurrency',
 ]);
 
-export const ROUTE_KEYS: ReadonlySet<string> = new Set([
+const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'from',
   'to',
   'name',

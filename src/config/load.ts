@@ -3,7 +3,7 @@
 // else in Postern reads the file or the environment for configuration.
 import { dirname, resolve } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { environmentEntries } from './env.js';
+import { ENV_FILE, environmentEntries } from './env.js';
 import { Options } from './fields.js';
 import { Findings, where, type Where } from './findings.js';
 import { deepFreeze } from './freeze.js';
@@ -69,11 +69,17 @@ function warnShadowedRoutes(f: Findings, routes: readonly DecodedRoute[]): void 
   }
 }
 
+/** Findings by line, the environment's after the file's (a stable sort keeps discovery order within a line). */
+export function inFileOrder<T extends Where>(items: readonly T[]): T[] {
+  const rank = (at: Where): number => (at.file === ENV_FILE ? 1 : 0);
+  return [...items].sort((a, b) => rank(a) - rank(b) || a.line - b.line);
+}
+
 /** Validates without throwing on invalid values: for `postern check`, which prints errors and warnings. */
 export function analyseConfig(file: string, env: NodeJS.ProcessEnv = process.env): ConfigAnalysis {
   const text = readConfigFile(file);
   const f = new Findings();
-  const result = (config: Config | null): ConfigAnalysis => ({ config, errors: f.errors, warnings: f.warnings });
+  const result = (config: Config | null): ConfigAnalysis => ({ config, errors: inFileOrder(f.errors), warnings: inFileOrder(f.warnings) });
   const format = formatOf(file);
   if (format === null) {
     f.errorAt({ file, line: 0, key: 'config' }, 'TOML is not supported: write the configuration in YAML or JSON');

@@ -179,7 +179,7 @@ function decodeLoadBalancing(f: Findings, loc: Located | undefined): LoadBalanci
 }
 
 /** Stable id over what identifies a route (Pomerium's generateRouteID fields): hex SHA-256, first 16 characters. */
-export function routeId(from: string, prefix: string | null, path: string | null, regex: string | null, to: readonly UpstreamTarget[]): string {
+function routeId(from: string, prefix: string | null, path: string | null, regex: string | null, to: readonly UpstreamTarget[]): string {
   const material = JSON.stringify([from, prefix ?? '', path ?? '', regex ?? '', to.map((t) => [t.origin + t.pathPrefix, t.weight])]);
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
 }

@@ -7,12 +7,12 @@ import { readString, type Options } from './fields.js';
 import type { Findings, Located, Where } from './findings.js';
 
 /** Relative `*_file` paths are relative to the directory of the config file. */
-export function resolvePath(dir: string, path: string): string {
+function resolvePath(dir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(dir, path);
 }
 
 /** The text of a file named by `loc` (a `*_file` key), or undefined with a problem recorded. */
-export function readFileFor(f: Findings, loc: Located, dir: string): { text: string; path: string } | undefined {
+function readFileFor(f: Findings, loc: Located, dir: string): { text: string; path: string } | undefined {
   const name = readString(f, loc);
   return name === undefined ? undefined : readPath(f, loc, name, dir);
 }

@@ -104,13 +104,14 @@ export function parseSource(text: string, format: SourceFormat, origin: ParseOri
 }
 
 /**
- * The parser's message without any quoted text: a syntax error next to a
- * secret must not print the secret.
+ * The parser's message without the text it quotes (after `: `, in double
+ * quotes, or an escape sequence): a syntax error next to a secret must not
+ * print the secret.
  */
 function safeMessage(code: string, message: string): string {
   if (code === 'BAD_DQ_ESCAPE') return 'invalid escape sequence in a double-quoted string';
   const first = message.split('\n', 1)[0] ?? message;
-  return first.replace(/"[^"]*"/g, '"…"');
+  return first.replace(/: .*$/, '').replace(/"[^"]*"/g, '"…"');
 }
 
 /**

@@ -95,6 +95,13 @@ export function createHandler(
 /**
  * Answers 400 (or 421) and closes the connection: after a framing problem the
  * rest of the byte stream cannot be trusted to start a new request.
+ *
+ * The answer is written on the next turn of the event loop, not here. uWS
+ * v20.30 keeps parsing requests pipelined behind this one in the same read,
+ * and a synchronous end(body, true) neither stops that nor survives it (the
+ * next answer clears the close). With the answer pending, a pipelined
+ * request makes uWS drop the connection instead, so a smuggled request is
+ * never handled; a request that arrives alone gets its 400 and the close.
  */
 function refuse(res: HttpResponse, services: ProxyServices, record: AccessRecord, spec: ErrorSpec): void {
   const page = errorResponse(
@@ -104,9 +111,22 @@ function refuse(res: HttpResponse, services: ProxyServices, record: AccessRecord
     headerValue(record.headers, 'content-type'),
     services.config.setResponseHeaders,
   );
-  const close = spec.status === 400 || spec.status === 421 || services.lifecycle.draining;
-  writeResponse(res, page.status, page.headers, page.body, close, record.method === 'HEAD');
+  const headOnly = record.method === 'HEAD';
+  let aborted = false;
   record.status = page.status;
   record.details = spec.code;
-  services.accessLog.write(record, performance.now());
+  services.lifecycle.begin();
+  res.onAborted(() => {
+    aborted = true;
+  });
+  setImmediate(() => {
+    if (aborted) {
+      record.status = 0;
+      record.details = `${spec.code},downstream_remote_disconnect`;
+    } else {
+      res.cork(() => writeResponse(res, page.status, page.headers, page.body, true, headOnly));
+    }
+    services.accessLog.write(record, performance.now());
+    services.lifecycle.end();
+  });
 }

@@ -73,7 +73,11 @@ export function writeResponse(
     // and desynchronise keep-alive; a Content-Length header plus
     // endWithoutBody() is the form that works (engineering.md A1.6).
     res.writeHeader('content-length', String(Buffer.byteLength(body)));
-    res.endWithoutBody(undefined, closeConnection);
+    // No arguments: v20.30 reads an explicit `undefined` length as NaN and
+    // writes a bogus Content-Length, so the close is announced by header and
+    // the client closes (uWS's idle timeout reaps it otherwise).
+    if (closeConnection) res.writeHeader('connection', 'close');
+    res.endWithoutBody();
   } else {
     res.end(body, closeConnection);
   }

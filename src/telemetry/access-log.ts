@@ -54,10 +54,16 @@ export class AccessLog {
         'upstream-cluster': r.upstreamCluster,
         ip: clientAddress(forwardedFor, r.remoteAddress, this.#trustedHops),
         'user-agent': headerValue(r.headers, 'user-agent') ?? '',
-        referer: headerValue(r.headers, 'referer') ?? '',
+        // Pomerium logs the referer without its query, which may carry tokens.
+        referer: withoutQuery(headerValue(r.headers, 'referer') ?? ''),
         'forwarded-for': forwardedFor ?? '',
       },
       'http-request',
     );
   }
+}
+
+function withoutQuery(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }

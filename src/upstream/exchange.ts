@@ -66,6 +66,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     options: Dispatcher.DispatchOptions,
     body: RequestBody | null,
     readTimeoutMs: number,
+    /** Whole-exchange deadline in ms from the start of the request; 0 = none. */
+    limitMs: number,
   ) {
     this.#res = res;
     this.#req = req;
@@ -75,7 +77,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#options = options;
     this.#body = body;
     this.#headOnly = req.method === 'HEAD';
-    this.#deadline = rt.route.timeoutMs > 0 ? record.startedAt + rt.route.timeoutMs : Infinity;
+    this.#deadline = limitMs > 0 ? record.startedAt + limitMs : Infinity;
     services.lifecycle.begin();
     res.onAborted(() => this.#onClientAborted());
     res.onWritable((offset) => this.#onWritable(offset));
@@ -222,7 +224,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       // No body may follow. uWS v20.30 frames this right only as an explicit
       // Content-Length header plus endWithoutBody() (engineering.md A1.6).
       if (this.#length >= 0 && status !== 204) res.writeHeader('content-length', String(this.#length));
-      res.endWithoutBody(undefined, draining);
+      if (draining) res.writeHeader('connection', 'close');
+      // Called with no argument at all: v20.30 reads an explicit `undefined`
+      // length as NaN and writes "Content-Length: 9223372036854775808".
+      res.endWithoutBody();
       this.#record.size = 0;
       // Any bytes the upstream still sends are ignored (#gone), and its
       // connection stays reusable: aborting would close it.
@@ -353,3 +358,4 @@ function errorSummary(err: Error): Record<string, unknown> {
   const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
   return { code: e.code ?? e.cause?.code, message: e.message };
 }
+

@@ -23,6 +23,19 @@ function announcesBody(headers: readonly string[]): boolean {
   return false;
 }
 
+/** Node timers overflow past 2^31-1 ms (about 24.8 days); longer durations are as good as none. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+export function timerMs(ms: number): number {
+  return ms > TIMER_MAX_MS ? 0 : ms;
+}
+
+/** The smaller of two limits where 0 means "no limit". */
+export function strictestLimit(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}
+
 export function forward(
   res: HttpResponse,
   req: ProxyRequest,
@@ -42,6 +55,9 @@ export function forward(
   const query = req.query.length > 0 ? stripSessionQuery(req.query) : '';
   // uWS must see onData attached before this handler returns.
   const body = announcesBody(req.headers) ? new RequestBody(res) : null;
+  // The route timeout and timeout_write (Envoy's max_stream_duration) both
+  // bound the whole exchange; the stricter one wins.
+  const limit = strictestLimit(route.timeoutMs, config.timeoutWriteMs);
   const options: Dispatcher.DispatchOptions = {
     path: upstreamTarget(upstreamPath(req.path, route, to), query),
     method: req.method as Dispatcher.HttpMethod,
@@ -50,9 +66,9 @@ export function forward(
     // The route timeout bounds the wait for the response head; the idle
     // timeout (or the route timeout) bounds every silence in the body. The
     // exchange enforces the whole-response deadline itself.
-    headersTimeout: route.timeoutMs,
-    bodyTimeout: route.idleTimeoutMs > 0 ? route.idleTimeoutMs : route.timeoutMs,
+    headersTimeout: timerMs(limit),
+    bodyTimeout: timerMs(route.idleTimeoutMs > 0 ? route.idleTimeoutMs : limit),
   };
-  const exchange = new Exchange(res, req, rt, services, record, options, body, config.timeoutReadMs);
+  const exchange = new Exchange(res, req, rt, services, record, options, body, timerMs(config.timeoutReadMs), limit);
   exchange.start(target, options);
 }

@@ -90,3 +90,10 @@ test('TOML files are refused with a clear message', () => {
   const problems = fx.problems('address = ":443"\n', {}, 'toml');
   assert.match(problems[0]?.message ?? '', /TOML is not supported/);
 });
+
+test('a block scalar header with extra characters does not echo them', () => {
+  const { tree, f } = parse('shared_secret: |s3cr3tv4lue\n  x\n');
+  assert.equal(tree, null);
+  assert.ok(f.errors.length > 0);
+  for (const e of f.errors) assert.doesNotMatch(e.message, /s3cr3t/);
+});

@@ -66,7 +66,8 @@ test('a query or fragment in to is ignored with a warning', () => {
   assert.deepEqual(problems, [{ index: 0, message: 'the query or fragment is ignored', warning: true }]);
 });
 
-const host = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}\.internal$/);
+// Plain labels: a generated `xn--…` label would be invalid punycode, which URL rightly refuses.
+const host = fc.stringMatching(/^[a-z][a-z0-9]{0,10}\.internal$/);
 const upstream = fc.record({ host, port: fc.integer({ min: 1, max: 65535 }), weight: fc.integer({ min: 1, max: 0xffffffff }) });
 
 test('weighted to lists keep every weight, in order, however the entries are grouped into strings', () => {
