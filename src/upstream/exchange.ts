@@ -20,6 +20,7 @@ type Controller = Dispatcher.DispatchController;
 type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
 const CLIENT_ABORTED = new Error('client went away');
+const EMPTY = Buffer.alloc(0);
 
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #res: HttpResponse;
@@ -235,6 +236,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (draining) res.writeHeader('connection', 'close');
+    if (this.#queue.length === 0 && this.#length > 0 && !this.#upstreamDone) {
+      // uWS ends the header section only with the first body write. An
+      // upstream that commits to a response before its body (a long poll)
+      // must be seen by the client now: an empty tryEnd sends the head with
+      // its Content-Length. A chunked head cannot be pushed out this way (an
+      // empty write sends nothing); it leaves with the first body bytes.
+      res.tryEnd(EMPTY, this.#length);
+    }
     this.#pump();
   }
 
