@@ -12,15 +12,17 @@ export type Uws = typeof UWS;
 
 let loaded: Uws | undefined;
 
-export function loadUws(): Uws {
-  if (loaded) return loaded;
-  const require = createRequire(import.meta.url);
+const require = createRequire(import.meta.url);
+
+/** Where the native binary for this platform and Node.js ABI would be. */
+export function nativeBinaryPath(): string {
   const packageDir = dirname(require.resolve('uWebSockets.js/package.json'));
-  const binary = join(
-    packageDir,
-    'binaries',
-    `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
-  );
+  return join(packageDir, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+}
+
+/** Loads the native binary (once); `binary` is for tests that need a missing one. */
+export function loadUws(binary = nativeBinaryPath()): Uws {
+  if (loaded && binary === nativeBinaryPath()) return loaded;
   let mod: Uws;
   try {
     mod = require(binary) as Uws;
@@ -36,6 +38,6 @@ export function loadUws(): Uws {
   if (typeof mod.SSLApp !== 'function' || typeof mod.App !== 'function') {
     throw new PosternError(Errors.UWS_NATIVE_MISSING, `${binary} loaded but has no App/SSLApp`);
   }
-  loaded = mod;
+  if (binary === nativeBinaryPath()) loaded = mod;
   return mod;
 }
