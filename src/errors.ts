@@ -20,6 +20,7 @@ export const Errors = Object.freeze({
   CONFIG_UNREADABLE: spec('PST_CONFIG_UNREADABLE', 0, 'the configuration file cannot be read'),
   UWS_NATIVE_MISSING: spec('PST_UWS_NATIVE_MISSING', 0, 'the native uWebSockets.js binary did not load'),
   LISTEN_FAILED: spec('PST_LISTEN_FAILED', 0, 'cannot listen on the configured address'),
+  DEV_IDP_NOT_LOOPBACK: spec('PST_DEV_IDP_NOT_LOOPBACK', 0, 'the development identity provider listens only on a loopback address (127.0.0.0/8 or ::1)'),
 
   // Requests refused before routing (the front end's framing and hygiene checks).
   DUPLICATE_HOST: spec('PST_DUPLICATE_HOST', 400, 'more than one Host header'),
@@ -49,6 +50,18 @@ export const Errors = Object.freeze({
   ENDPOINT_NOT_FOUND: spec('PST_ENDPOINT_NOT_FOUND', 404, 'no such Postern endpoint'),
   FORBIDDEN: spec('PST_FORBIDDEN', 403, 'access to this route is not allowed'),
 
+  // Sign-in and sessions.
+  UNAUTHENTICATED: spec('PST_UNAUTHENTICATED', 401, 'sign-in required'),
+  SIGNED_URL_INVALID: spec('PST_SIGNED_URL_INVALID', 400, 'the link is not valid'),
+  SIGNED_URL_EXPIRED: spec('PST_SIGNED_URL_EXPIRED', 400, 'the link has expired'),
+  SIGNED_URL_REPLAYED: spec('PST_SIGNED_URL_REPLAYED', 400, 'the link has already been used'),
+  REDIRECT_NOT_ALLOWED: spec('PST_REDIRECT_NOT_ALLOWED', 400, 'the redirect target is not allowed'),
+  LOGIN_STATE_INVALID: spec('PST_LOGIN_STATE_INVALID', 400, 'the sign-in state is missing or does not match (are cookies blocked?)'),
+  LOGIN_STATE_EXPIRED: spec('PST_LOGIN_STATE_EXPIRED', 400, 'the sign-in took too long; start again'),
+  LOGIN_DENIED: spec('PST_LOGIN_DENIED', 401, 'the identity provider refused the sign-in'),
+  LOGIN_FAILED: spec('PST_LOGIN_FAILED', 400, 'the sign-in could not be completed'),
+  IDP_UNAVAILABLE: spec('PST_IDP_UNAVAILABLE', 503, 'the identity provider cannot be reached'),
+
   // Upstream failures.
   UPSTREAM_UNREACHABLE: spec('PST_UPSTREAM_UNREACHABLE', 502, 'the upstream refused or reset the connection'),
   UPSTREAM_PROTOCOL: spec('PST_UPSTREAM_PROTOCOL', 502, 'the upstream sent an invalid response'),
@@ -56,6 +69,12 @@ export const Errors = Object.freeze({
   UPSTREAM_TIMEOUT: spec('PST_UPSTREAM_TIMEOUT', 504, 'the upstream did not answer in time'),
   SHUTTING_DOWN: spec('PST_SHUTTING_DOWN', 503, 'the proxy is shutting down'),
   INTERNAL: spec('PST_INTERNAL', 500, 'internal error'),
+
+  // The control socket (`postern service-account …` talking to `postern serve`) and service accounts.
+  CONTROL_SOCKET_UNAVAILABLE: spec('PST_CONTROL_SOCKET_UNAVAILABLE', 0, 'cannot open the control socket'),
+  CONTROL_UNREACHABLE: spec('PST_CONTROL_UNREACHABLE', 0, 'cannot reach the running proxy'),
+  CONTROL_BAD_REQUEST: spec('PST_CONTROL_BAD_REQUEST', 0, 'the control request is invalid'),
+  SERVICE_ACCOUNT_INVALID: spec('PST_SERVICE_ACCOUNT_INVALID', 0, 'invalid service account settings'),
 } satisfies Record<string, ErrorSpec>);
 
 export type ErrorName = keyof typeof Errors;

@@ -5,6 +5,7 @@ import { ConfigError, PosternError, formatProblem } from '../errors.js';
 import { checkConfig } from '../config/check.js';
 import { serve } from './serve.js';
 import { runDemo } from './demo.js';
+import { runServiceAccount } from './service-account.js';
 
 const USAGE = `Usage: postern <command> [options]
 
@@ -12,6 +13,8 @@ Commands:
   serve --config FILE   run the proxy with a Pomerium-compatible configuration (YAML or JSON)
   check --config FILE   validate a configuration; prints every problem as file:line: key: message
   demo                  run the local demo (a demo upstream behind the proxy, on loopback)
+  service-account create|list|revoke --config FILE ...
+                        manage machine tokens of a running proxy (postern service-account --help)
 
 Options:
   -c, --config FILE     configuration file
@@ -59,6 +62,8 @@ function parseArgs(argv: readonly string[]): Parsed {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // Subcommands with options of their own parse their own arguments.
+  if (argv[0] === 'service-account') return runServiceAccount(argv.slice(1), process.env);
   const args = parseArgs(argv);
   if (args.flags.has('version')) {
     process.stdout.write(`postern ${version()}\n`);

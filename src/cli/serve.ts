@@ -11,6 +11,10 @@ import type { ProxyServices } from '../proxy/services.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { createLogger, flushLogger, type Logger } from '../telemetry/logger.js';
 import { UpstreamPools } from '../upstream/pools.js';
+import { createAuthentication } from '../authenticate/setup.js';
+import { MemoryDatabroker } from '../databroker/memory.js';
+import { startControlServer, type ControlServer } from '../control/server.js';
+import { serviceAccountCommands } from '../control/service-account-commands.js';
 import { buildRouteRuntimes } from '../upstream/route-runtime.js';
 
 /** How long in-flight requests may take to finish after a stop signal. */
@@ -39,7 +43,12 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
     lifecycle,
   };
   const pools = new UpstreamPools(config);
-  const pipeline = new Pipeline(services, new Router(config.routes), buildRouteRuntimes(config.routes, pools));
+  const router = new Router(config.routes);
+  const db = new MemoryDatabroker({ logger: log });
+  const auth = createAuthentication(config, db, router, log, (record, status, details) => Pipeline.finish(services, record, status, details));
+  auth?.refresher.start();
+  const control = auth ? await openControlSocket(config.controlSocket, serviceAccountCommands(auth.serviceAccounts, log), log) : null;
+  const pipeline = new Pipeline(services, router, buildRouteRuntimes(config.routes, pools), auth?.service ?? null, auth?.credentials ?? null);
   const frontEnd = new FrontEnd(uws, services, pipeline);
   const listening = await frontEnd.listen();
   log.info(
@@ -59,7 +68,10 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
         log.info({ inflight: lifecycle.inflight, deadline_ms: deadlineMs }, 'draining');
         const drained = await lifecycle.whenIdle(deadlineMs);
         frontEnd.close();
+        await control?.close();
+        await auth?.refresher.stop();
         await pools.close();
+        await db.close();
         log.info({ drained }, 'stopped');
         await flushLogger(log);
         return { drained };
@@ -67,6 +79,20 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
       return stopping;
     },
   };
+}
+
+/**
+ * The management channel is a convenience, not the service: when its socket
+ * cannot be opened (a directory other users can write to, say) the proxy
+ * still runs, and says loudly why `postern service-account` will not reach it.
+ */
+async function openControlSocket(path: string, handlers: Parameters<typeof startControlServer>[1], log: Logger): Promise<ControlServer | null> {
+  try {
+    return await startControlServer(path, handlers, log);
+  } catch (err) {
+    log.error({ path, error: err instanceof Error ? err.message : String(err) }, 'control socket unavailable; postern service-account cannot reach this proxy');
+    return null;
+  }
 }
 
 /** Runs until a stop signal; resolves with the exit code. */

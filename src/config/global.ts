@@ -1,5 +1,6 @@
 // The global options: everything in Config except the routes. Defaults are
 // Pomerium's (pom:config/options.go defaultOptions) unless noted.
+import { resolveControlSocketPath } from '../control/socket-path.js';
 import { parseAddress } from './address.js';
 import { decodeCaBundle, decodeServerCertificates } from './certificates.js';
 import { readBool, readDurationMs, readString, readStringList, readStringMap, readUint32, type Options } from './fields.js';
@@ -220,6 +221,8 @@ export function decodeGlobal(f: Findings, options: Options, configFile: string, 
     idp: decodeIdp(f, options, dir),
     certificateAuthority: decodeCaBundle(f, options, 'certificate_authority', dir),
     passIdentityHeaders: readOr(f, options.get('pass_identity_headers'), readBool, false),
+    programmaticRedirectDomains: decodeProgrammaticDomains(f, options),
+    controlSocket: decodeControlSocket(f, options, configFile),
   };
   return { global, defaults: { dir, defaultUpstreamTimeoutMs, responseHeaders } };
 }
@@ -246,4 +249,23 @@ function decodeIdp(f: Findings, options: Options, dir: string): IdpOptions {
     scopes,
     requestParams: Object.fromEntries((params ?? []).map((p) => [p.name, p.value])),
   };
+}
+
+function decodeProgrammaticDomains(f: Findings, options: Options): string[] {
+  const loc = options.get('programmatic_redirect_domain_whitelist');
+  const list = loc === undefined ? undefined : readStringList(f, loc);
+  if (list === undefined || list.length === 0) return ['localhost'];
+  return list.map((d) => d.trim().toLowerCase()).filter((d) => d !== '');
+}
+
+/**
+ * The control socket: `control_socket`, else $RUNTIME_DIRECTORY/postern.sock
+ * (systemd), else `.postern.sock` beside the configuration file, so that the
+ * CLI finds the proxy from the same --config without further options. The
+ * rule lives in control/socket-path.ts, which the CLI uses too.
+ */
+function decodeControlSocket(f: Findings, options: Options, configFile: string): string {
+  const loc = options.get('control_socket');
+  const configured = loc === undefined ? undefined : readString(f, loc);
+  return resolveControlSocketPath(configured ?? null, configFile, process.env);
 }

@@ -53,6 +53,9 @@ const GLOBAL_KEYS: ReadonlySet<string> = new Set([
   'idp_scopes',
   'idp_request_params',
   'pass_identity_headers',
+  'programmatic_redirect_domain_whitelist',
+  // Postern's own: where the control socket of `postern service-account` lives.
+  'control_socket',
   'policy',
   'routes',
 ]);
@@ -173,7 +176,6 @@ const UNIMPLEMENTED_GLOBAL: ReadonlySet<string> = new Set([
   'envoy_admin_address',
   'envoy_bind_config_source_address',
   'envoy_bind_config_freebind',
-  'programmatic_redirect_domain_whitelist',
   'mcp_allowed_client_id_domains',
   'mcp_allowed_as_metadata_domains',
   'runtime_flags',

@@ -7,7 +7,7 @@ import { ENV_FILE, environmentEntries } from './env.js';
 import { Options } from './fields.js';
 import { Findings, where, type Where } from './findings.js';
 import { deepFreeze } from './freeze.js';
-import { decodeGlobal, type RouteDefaults } from './global.js';
+import { decodeGlobal, type GlobalConfig, type RouteDefaults } from './global.js';
 import { globalKeyStatus, UNIMPLEMENTED_MESSAGE } from './keys.js';
 import { decodeRoute } from './route.js';
 import { formatOf, parseSource, readConfigFile } from './source.js';
@@ -69,6 +69,24 @@ function warnShadowedRoutes(f: Findings, routes: readonly DecodedRoute[]): void 
   }
 }
 
+/**
+ * A route that is not public needs somebody to sign in, so the authenticate
+ * service and an identity provider must be configured. Postern has no
+ * hosted authenticate service to fall back on, as Pomerium does.
+ */
+function checkSignInConfigured(f: Findings, global: GlobalConfig, routes: readonly DecodedRoute[]): void {
+  const missing: string[] = [];
+  if (global.authenticateServiceUrl === null) missing.push('authenticate_service_url');
+  if (global.idp.providerUrl === '') missing.push('idp_provider_url');
+  if (global.idp.clientId === '') missing.push('idp_client_id');
+  if (missing.length === 0) return;
+  for (const { route, at } of routes) {
+    if (!route.access.allowPublicUnauthenticatedAccess) {
+      f.errorAt(at, `route requires sign-in, but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
+    }
+  }
+}
+
 /** Findings by line, the environment's after the file's (a stable sort keeps discovery order within a line). */
 export function inFileOrder<T extends Where>(items: readonly T[]): T[] {
   const rank = (at: Where): number => (at.file === ENV_FILE ? 1 : 0);
@@ -99,6 +117,7 @@ export function analyseConfig(file: string, env: NodeJS.ProcessEnv = process.env
   const { global, defaults } = decodeGlobal(f, options, file, dirname(resolve(file)));
   const routes = decodeRoutes(f, options, defaults);
   warnShadowedRoutes(f, routes);
+  checkSignInConfigured(f, global, routes);
   return result(f.errors.length > 0 ? null : { file, ...global, routes: routes.map((r) => r.route) });
 }
 

@@ -184,6 +184,13 @@ export interface Config {
   /** Global `certificate_authority`, PEM, added to upstream trust roots. */
   readonly certificateAuthority: string | null;
   readonly passIdentityHeaders: boolean;
+  /**
+   * Hosts a programmatic login may send its token to (`pomerium_redirect_uri`);
+   * `localhost` stands for every loopback host, as in Pomerium.
+   */
+  readonly programmaticRedirectDomains: readonly string[];
+  /** Path of the local control socket (`control_socket`). */
+  readonly controlSocket: string;
   readonly routes: readonly Route[];
 }
 

@@ -1,7 +1,7 @@
-// Postern's own paths, answered on every host before any route is looked
-// at (Pomerium intercepts the same ones): health checks now, and the
-// /.pomerium/ and /.well-known/pomerium prefixes reserved so that no route
-// can ever expose an upstream's page under them.
+// Health checks, answered on every host before anything else is looked at
+// (Pomerium intercepts the same paths). isUnder() marks the other prefixes
+// Postern reserves on every host, so that no route can ever expose an
+// upstream's page under them.
 import { Errors, type ErrorSpec } from '../errors.js';
 import type { ProxyRequest } from './request.js';
 
@@ -20,13 +20,12 @@ const DRAINING: InternalAnswer = Object.freeze({
   error: null,
 });
 const NOT_ALLOWED: InternalAnswer = Object.freeze({ status: 405, contentType: '', body: '', error: Errors.METHOD_NOT_ALLOWED });
-const RESERVED: InternalAnswer = Object.freeze({ status: 404, contentType: '', body: '', error: Errors.ENDPOINT_NOT_FOUND });
-
-function isUnder(path: string, prefix: string): boolean {
+/** True for `prefix` itself and everything below it (`/.pomerium` and `/.pomerium/…`, not `/.pomeriumx`). */
+export function isUnder(path: string, prefix: string): boolean {
   return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */);
 }
 
-/** The answer for one of our paths, or null when the request is for a route. */
+/** The answer for a health check, or null for any other path. */
 export function internalEndpoint(req: ProxyRequest, draining: boolean): InternalAnswer | null {
   const path = req.path;
   if (path === '/ping' || path === '/healthz') {
@@ -35,6 +34,5 @@ export function internalEndpoint(req: ProxyRequest, draining: boolean): Internal
     // /ping only says the process is alive.
     return draining && path === '/healthz' ? DRAINING : OK;
   }
-  if (isUnder(path, '/.pomerium') || isUnder(path, '/.well-known/pomerium')) return RESERVED;
   return null;
 }

@@ -1,5 +1,6 @@
 // What happens to a normalised request: Postern's own endpoints first (on
-// every host), then the route, then the access decision, then the upstream.
+// every host), then the route, then who is calling and the access decision,
+// then the upstream.
 import type { HttpResponse } from 'uWebSockets.js';
 import { Errors, type ErrorSpec } from '../errors.js';
 import { errorResponse, writeResponse } from '../frontend/respond.js';
@@ -9,19 +10,33 @@ import type { RouteRuntime } from '../upstream/route-runtime.js';
 import { headerValue, type ProxyRequest } from './request.js';
 import type { Router } from './router.js';
 import type { ProxyServices } from './services.js';
-import { internalEndpoint } from './internal-endpoints.js';
+import { internalEndpoint, isUnder } from './internal-endpoints.js';
+import type { AuthenticateService } from '../authenticate/service.js';
+import type { CredentialResolver } from '../authenticate/credentials.js';
+import { decide } from '../authorize/decision.js';
 
 export class Pipeline {
   readonly #services: ProxyServices;
   readonly #router: Router;
   readonly #runtimes: readonly RouteRuntime[];
   readonly #defaultPort: number;
+  readonly #auth: AuthenticateService | null;
+  readonly #credentials: CredentialResolver | null;
 
-  constructor(services: ProxyServices, router: Router, runtimes: readonly RouteRuntime[]) {
+  /** `auth` and `credentials` are null when no route needs sign-in (the configuration guarantees it). */
+  constructor(
+    services: ProxyServices,
+    router: Router,
+    runtimes: readonly RouteRuntime[],
+    auth: AuthenticateService | null,
+    credentials: CredentialResolver | null,
+  ) {
     this.#services = services;
     this.#router = router;
     this.#runtimes = runtimes;
     this.#defaultPort = services.config.insecureServer ? 80 : 443;
+    this.#auth = auth;
+    this.#credentials = credentials;
   }
 
   handle(res: HttpResponse, req: ProxyRequest, record: AccessRecord): void {
@@ -37,13 +52,46 @@ export class Pipeline {
       this.#services.accessLog.write(record, performance.now());
       return;
     }
+    const auth = this.#auth;
+    if (auth !== null && req.host === auth.host) {
+      auth.handleAuthenticateHost(res, req, record);
+      return;
+    }
+    if (isUnder(req.path, '/.pomerium')) {
+      const creds = this.#credentials?.resolve(req);
+      if (auth === null || creds === undefined || !auth.handleRouteEndpoint(res, req, creds, record)) {
+        this.#answerError(res, req, record, Errors.ENDPOINT_NOT_FOUND);
+      }
+      return;
+    }
+    // Reserved for the identity endpoints (JWKS) of the authorization issue.
+    if (isUnder(req.path, '/.well-known/pomerium')) return this.#answerError(res, req, record, Errors.ENDPOINT_NOT_FOUND);
     const route = this.#router.match(req.host, req.port ?? this.#defaultPort, req.path);
     if (route === null) return this.#answerError(res, req, record, Errors.ROUTE_NOT_FOUND);
     record.upstreamCluster = route.name;
-    // Until sign-in exists, a route is reachable only when it is public:
-    // Pomerium answers 403 for a policy that allows nobody.
-    if (!route.access.allowPublicUnauthenticatedAccess) return this.#answerError(res, req, record, Errors.FORBIDDEN);
-    forward(res, req, this.#runtimes[route.index]!, this.#services, record);
+    // Public routes skip the session lookup entirely.
+    if (route.access.allowPublicUnauthenticatedAccess) {
+      forward(res, req, this.#runtimes[route.index]!, this.#services, record);
+      return;
+    }
+    const creds = this.#credentials!.resolve(req);
+    const decision = decide(route, req, creds.identity);
+    if (decision.kind === 'allow') {
+      forward(res, req, this.#runtimes[route.index]!, this.#services, record);
+      return;
+    }
+    if (decision.kind === 'login') {
+      auth!.loginRequired(res, req, creds, record);
+      return;
+    }
+    this.#answerError(res, req, record, Errors.FORBIDDEN);
+  }
+
+  /** Access-log bookkeeping for answers written elsewhere (the authenticate service). */
+  static finish(services: ProxyServices, record: AccessRecord, status: number, details: string): void {
+    record.status = status;
+    record.details = details;
+    services.accessLog.write(record, performance.now());
   }
 
   #answerError(res: HttpResponse, req: ProxyRequest, record: AccessRecord, spec: ErrorSpec): void {

@@ -100,4 +100,11 @@ export class Router {
     }
     return null;
   }
+
+  /** True when some route's `from` names this host (lower-case, no port), exactly or by wildcard. */
+  servesHost(host: string): boolean {
+    if (this.#exact.has(host)) return true;
+    for (const c of this.#wildcard) if ((c.host as RegExp).test(host)) return true;
+    return false;
+  }
 }

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHeadersVariable } from '../../src/config/env.js';
-import { b64, base, Fixture, problemFor, secret, warningFor } from './support.js';
+import { b64, base, Fixture, problemFor, secret, warningFor, SIGN_IN } from './support.js';
 
 const fx = new Fixture();
 after(() => fx.remove());
@@ -63,7 +63,7 @@ test('POLICY holds base64-encoded YAML routes; they replace the file’s policy 
 
 test('ROUTES holds base64-encoded YAML too', () => {
   const routes = b64('- from: https://env.example.com\n  to: http://127.0.0.1:9001\n  allow_any_authenticated_user: true\n');
-  const { config } = fx.load(`${base()}${ROUTE}`, { ROUTES: routes });
+  const { config } = fx.load(`${base()}${SIGN_IN}${ROUTE}`, { ROUTES: routes });
   assert.deepEqual(config.routes.map((r) => r.from.host), ['env.example.com']);
 });
 

@@ -25,6 +25,23 @@ export function base(): string {
   return `insecure_server: true\nshared_secret: ${secret()}\ncookie_secret: ${secret()}\n`;
 }
 
+/**
+ * Sign-in settings. Routes that are not public require them, so config()
+ * appends them to every YAML config that has such routes and no sign-in
+ * keys of its own; at the end, so the line numbers tests assert on do not move.
+ */
+export const SIGN_IN =
+  'authenticate_service_url: https://authenticate.example.com\nidp_provider: oidc\nidp_provider_url: https://idp.example.com\nidp_client_id: postern\n';
+
+function withSignIn(text: string, ext: string): string {
+  if (ext !== 'yaml' || !/^(routes|policy):/m.test(text)) return text;
+  const routes = text.match(/^\s*- from:/gm)?.length ?? 0;
+  const publicRoutes = text.match(/allow_public_unauthenticated_access: true/g)?.length ?? 0;
+  if (routes > 0 && publicRoutes >= routes) return text;
+  if (/^(authenticate_service_url|idp_provider_url|idp_client_id):/m.test(text)) return text;
+  return `${text.endsWith('\n') ? text : `${text}\n`}${SIGN_IN}`;
+}
+
 export class Fixture {
   readonly dir = mkdtempSync(join(tmpdir(), 'postern-config-'));
   #count = 0;
@@ -39,7 +56,7 @@ export class Fixture {
   /** Writes a config file with a fresh name. */
   config(text: string, ext = 'yaml'): string {
     this.#count += 1;
-    return this.write(`config-${this.#count}.${ext}`, text);
+    return this.write(`config-${this.#count}.${ext}`, withSignIn(text, ext));
   }
 
   load(text: string, env: NodeJS.ProcessEnv = {}): LoadedConfig {

@@ -2,7 +2,7 @@
 // the file order, first match in config order within a host, a `from`
 // without port matching any port, no fall-through from an exact host to a
 // wildcard, 404 when nothing matches, /ping and /healthz on every host, and
-// 403 for a route that is not public (until login exists).
+// sign-in required (401 for API clients) for a route that is not public.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request, type Response } from '../helpers/client.js';
@@ -31,8 +31,15 @@ before(async () => {
       publicRoute('http://*.wc.example', up.wc1.origin),
       publicRoute('http://*.example', up.wc2.origin),
       publicRoute('http://*.wild.internal', up.wildsub.origin),
-      { from: 'http://private.internal', to: up.private.origin },
-    ]),
+      { from: 'http://private.internal', to: up.private.origin, allow_any_authenticated_user: true },
+    ], {
+      // A provider nobody answers for: no request here gets as far as signing in.
+      authenticate_service_url: 'https://authenticate.internal',
+      idp_provider: 'oidc',
+      idp_provider_url: 'http://127.0.0.1:9',
+      idp_client_id: 'postern',
+      idp_client_secret: 'unused',
+    }),
   );
 });
 
@@ -134,9 +141,9 @@ describe('no route, internal endpoints, access', () => {
     });
   }
 
-  test('a route without allow_public_unauthenticated_access answers 403 and the upstream sees nothing', async () => {
+  test('a route without allow_public_unauthenticated_access answers 401 to an API client without a session, and the upstream sees nothing', async () => {
     const res = await withHost(`private.internal:${proxy.port}`, '/secret', { accept: 'application/json' });
-    assert.equal(res.status, 403);
+    assert.equal(res.status, 401);
     assert.equal(res.headers['x-pomerium-intercepted-response'], 'true');
     assert.equal(res.json<Record<string, unknown>>()['request_id'], res.headers['x-request-id']);
     assert.equal(up.private.requests.length, 0);

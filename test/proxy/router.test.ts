@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Router } from '../../src/proxy/router.js';
 import type { Route } from '../../src/config/types.js';
-import { makeRoute, type RouteOverrides } from '../helpers/route.js';
+import { makeFrom, makeRoute, type RouteOverrides } from '../helpers/route.js';
 
 function names(routes: readonly Route[], router: Router, host: string, port: number, path: string): string | null {
   const r = router.match(host, port, path);
@@ -227,5 +227,18 @@ describe('Router: property', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('Router.servesHost', () => {
+  it('exact and wildcard route hosts are served; others are not', () => {
+    const router = new Router([
+      makeRoute({ index: 0, from: makeFrom('https://app.example.com') }),
+      makeRoute({ index: 1, from: makeFrom('https://*.apps.example.com') }),
+    ]);
+    assert.equal(router.servesHost('app.example.com'), true);
+    assert.equal(router.servesHost('x.apps.example.com'), true);
+    assert.equal(router.servesHost('apps.example.com'), false);
+    assert.equal(router.servesHost('evil.example.com'), false);
   });
 });

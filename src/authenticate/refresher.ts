@@ -1,0 +1,98 @@
+// Keeps sessions' access tokens fresh, like Pomerium's identity manager:
+// a session is refreshed shortly before its access token (or ID token)
+// expires, by one refresh at a time per session; a refresh the provider
+// refuses ends the session, while a provider that cannot be reached is
+// simply tried again on the next round.
+import type { DataRecord } from '../databroker/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import { IdentityProviderRejected, type IdentityProfile, type IdentityProvider } from './identity-provider.js';
+import type { SessionData } from './records.js';
+import type { Sessions } from './sessions.js';
+
+/** Refresh this long before a token expires. */
+const LEAD_MS = 60_000;
+/** Never refresh one session more often than this (Pomerium: 10 s). */
+const MIN_INTERVAL_MS = 10_000;
+const SCAN_INTERVAL_MS = 5_000;
+
+/** When the session should next be refreshed (ms), or Infinity when it cannot or need not be. */
+export function refreshDueAt(data: SessionData): number {
+  if (data.oauth.refreshToken === '') return Infinity;
+  let due = data.expiresAt;
+  if (data.oauth.expiresAt > 0) due = Math.min(due, data.oauth.expiresAt - LEAD_MS);
+  if (data.idToken.expiresAt > 0) due = Math.min(due, data.idToken.expiresAt - LEAD_MS);
+  return Math.max(due, data.refreshedAt + MIN_INTERVAL_MS);
+}
+
+function profileOf(data: SessionData): IdentityProfile {
+  return {
+    subject: data.userId,
+    issuer: data.idToken.issuer,
+    idToken: data.idToken.raw,
+    idTokenIssuedAt: Math.floor(data.idToken.issuedAt / 1000),
+    idTokenExpiresAt: Math.floor(data.idToken.expiresAt / 1000),
+    accessToken: data.oauth.accessToken,
+    tokenType: data.oauth.tokenType,
+    accessTokenExpiresAt: data.oauth.expiresAt,
+    refreshToken: data.oauth.refreshToken,
+    claims: data.claims,
+  };
+}
+
+export class SessionRefresher {
+  readonly #sessions: Sessions;
+  readonly #idp: IdentityProvider;
+  readonly #logger: Logger;
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(sessions: Sessions, idp: IdentityProvider, logger: Logger) {
+    this.#sessions = sessions;
+    this.#idp = idp;
+    this.#logger = logger;
+  }
+
+  start(intervalMs = SCAN_INTERVAL_MS): void {
+    this.#timer = setInterval(() => void this.scan(), intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await Promise.allSettled(this.#inFlight.values());
+  }
+
+  /** Refreshes every session that is due; resolves when those refreshes have settled. */
+  async scan(now = Date.now()): Promise<void> {
+    const due: Promise<void>[] = [];
+    for (const record of this.#sessions.all()) {
+      if (refreshDueAt(record.data) <= now) due.push(this.refresh(record));
+    }
+    await Promise.allSettled(due);
+  }
+
+  /** One refresh per session at a time: a second caller joins the first. */
+  refresh(record: DataRecord<SessionData>): Promise<void> {
+    const running = this.#inFlight.get(record.id);
+    if (running) return running;
+    const work = this.#refresh(record).finally(() => this.#inFlight.delete(record.id));
+    this.#inFlight.set(record.id, work);
+    return work;
+  }
+
+  async #refresh(record: DataRecord<SessionData>): Promise<void> {
+    try {
+      const profile = await this.#idp.refresh(record.data.oauth.refreshToken, profileOf(record.data));
+      await this.#sessions.refreshed(record, profile);
+      this.#logger.debug({ 'session-id': record.id }, 'session refreshed');
+    } catch (err) {
+      if (err instanceof IdentityProviderRejected) {
+        await this.#sessions.end(record.id);
+        this.#logger.info({ 'session-id': record.id, user: record.data.userId, error: err.message }, 'refresh refused; session ended');
+      } else {
+        this.#logger.warn({ 'session-id': record.id, error: err instanceof Error ? err.message : String(err) }, 'refresh failed; will retry');
+      }
+    }
+  }
+}
