@@ -5,9 +5,9 @@
 // decides the policy: which algorithms are acceptable, when plain http is
 // tolerated, and what a "profile" is for the rest of Postern.
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import * as oidc from 'openid-client';
 import type { IdpOptions } from '../config/types.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import type { Claims } from './records.js';
 
 /** Asymmetric algorithms only: never `none`, never an HMAC keyed with something public. */
@@ -43,15 +43,6 @@ export class IdentityProviderRejected extends Error {
 }
 
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 'azp', 'auth_time', 'acr', 'amr', 'sid', 'jti']);
-
-/** True for loopback addresses and localhost names, the only places a plain-http issuer is tolerated. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1';
-  return false;
-}
 
 /** Stable id of one provider configuration; a session is valid only for the provider that created it. */
 export function identityProviderId(idp: IdpOptions): string {

@@ -22,10 +22,13 @@ const CANDIDATES = ['text/html', 'application/json', 'text/plain', 'application/
 const HTML = 0;
 
 // Per-candidate negotiation state, reused across calls (single-threaded, not
-// re-entrant): the quality from the most specific matching range so far, and
-// that range's specificity (-1 = none, 0 = */*, 1 = type/*, 2 = type/subtype).
+// re-entrant): the quality from the most specific matching range so far, that
+// range's specificity (-1 = none, 0 = */*, 1 = type/*, 2 = type/subtype) and
+// its position in the header.
 const quality = new Float64Array(CANDIDATES.length);
 const specificity = new Int8Array(CANDIDATES.length);
+const position = new Int32Array(CANDIDATES.length);
+let rangeCount = 0;
 
 /**
  * Whether a request without a session gets 302 to sign-in (true) or 401.
@@ -35,7 +38,8 @@ const specificity = new Int8Array(CANDIDATES.length);
  * - the method is GET or HEAD. A POST (or any other method) gets 401: the
  *   browser would come back from sign-in with a GET, so the body and the
  *   method are lost and the request cannot be completed by redirecting; and a
- *   cross-site form POST should not be able to start a login;
+ *   cross-site form POST should not be able to start a login. (gRPC, which
+ *   Pomerium also never redirects, is always POST.);
  * - no `X-Requested-With: XMLHttpRequest`;
  * - no `Sec-Fetch-Mode`, or `Sec-Fetch-Mode: navigate` (fetch() and
  *   subresources send cors, no-cors, same-origin or websocket);
@@ -43,19 +47,25 @@ const specificity = new Int8Array(CANDIDATES.length);
  * - no credential of ours in a header (`Authorization: Pomerium …`,
  *   `Authorization: Bearer Pomerium-…`, `X-Pomerium-Authorization`, or a
  *   service-account token as a bearer): that client is a program whose
- *   credential was refused, and a login page would hide the reason;
+ *   credential was refused, and a login page would hide the reason. (A
+ *   `pomerium_session` query parameter is the caller's to check: it is not
+ *   in the headers.);
  * - Pomerium's rule: of text/html, application/json, text/plain and the three
  *   gRPC types, text/html is the most acceptable by `Accept`. A missing
  *   `Accept`, or one that accepts none of them, counts as a browser, as in
- *   Pomerium; so does `*` / `*` (curl), which then gets a harmless 302.
+ *   Pomerium; so does curl's bare wildcard, which then gets a harmless 302.
  *
  * The negotiation follows RFC 9110 §12.5.1: each candidate takes the quality
- * of the most specific range that matches it, q=0 means "not acceptable", a
- * tie goes to the earlier candidate, and a range with media-type parameters
- * (`text/html;level=1`) matches none of these parameterless types. Malformed
- * ranges are skipped. (Pomerium's parser instead sorts ranges by q plus a
- * specificity bonus, reads q=0 as 1 and gives up on the whole header at the
- * first error; browsers' real Accept headers decide the same either way.)
+ * of the most specific range that matches it, q=0 means "not acceptable", and
+ * a range with media-type parameters (`text/html;level=1`) matches none of
+ * these parameterless types. Ties go, as in Pomerium, to the more specific
+ * range, then to the range listed first (`application/json, text/html` is a
+ * JSON client), then to the candidate listed first (so a bare wildcard
+ * picks text/html). Malformed ranges are skipped. Where Pomerium's parser
+ * differs it is wrong by the RFC: it ranks ranges by q plus a specificity
+ * bonus, so text/html at q=0.9 with a wildcard at q=1 redirects there; it
+ * reads q=0 as 1; and one malformed range makes it ignore the whole header.
+ * Real browsers' Accept headers decide the same either way.
  */
 export function wantsLoginRedirect(method: string, headers: readonly string[]): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
@@ -83,6 +93,7 @@ export function wantsLoginRedirect(method: string, headers: readonly string[]): 
 function htmlIsMostAcceptable(headers: readonly string[]): boolean {
   quality.fill(0);
   specificity.fill(-1);
+  rangeCount = 0;
   let sawAccept = false;
   for (let i = 0; i < headers.length; i += 2) {
     if (headers[i] !== 'accept') continue;
@@ -92,9 +103,16 @@ function htmlIsMostAcceptable(headers: readonly string[]): boolean {
   if (!sawAccept) return true;
   let best = -1;
   for (let c = 0; c < CANDIDATES.length; c++) {
-    if (quality[c] > 0 && (best === -1 || quality[c] > quality[best])) best = c;
+    if (quality[c] > 0 && (best === -1 || preferred(c, best))) best = c;
   }
   return best === -1 || best === HTML;
+}
+
+/** Higher quality wins; on a tie the more specific range, then the range listed first, then the earlier candidate. */
+function preferred(c: number, over: number): boolean {
+  if (quality[c] !== quality[over]) return quality[c] > quality[over];
+  if (specificity[c] !== specificity[over]) return specificity[c] > specificity[over];
+  return position[c] < position[over];
 }
 
 /** Feeds one Accept value (a comma-separated list of media ranges) into the per-candidate state. */
@@ -145,6 +163,7 @@ function rangeInto(s: string, start: number, end: number): void {
   if (hasMediaParams) return;
 
   const level = anyType ? 0 : anySubtype ? 1 : 2;
+  const at = rangeCount++;
   for (let c = 0; c < CANDIDATES.length; c++) {
     if (level <= specificity[c]) continue;
     const { type, subtype } = CANDIDATES[c];
@@ -152,6 +171,7 @@ function rangeInto(s: string, start: number, end: number): void {
     if (!anySubtype && !equalsLower(s, slash + 1, subtypeEnd, subtype)) continue;
     specificity[c] = level;
     quality[c] = q;
+    position[c] = at;
   }
 }
 

@@ -45,7 +45,7 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
   const pools = new UpstreamPools(config);
   const router = new Router(config.routes);
   const db = new MemoryDatabroker({ logger: log });
-  const auth = createAuthentication(config, db, router, log, (record, status, details) => Pipeline.finish(services, record, status, details));
+  const auth = createAuthentication(config, db, router, log, (record, status, details) => services.accessLog.finish(record, status, details));
   auth?.refresher.start();
   const control = auth ? await openControlSocket(config.controlSocket, serviceAccountCommands(auth.serviceAccounts, log), log) : null;
   const pipeline = new Pipeline(services, router, buildRouteRuntimes(config.routes, pools), auth?.service ?? null, auth?.credentials ?? null);

@@ -1,6 +1,7 @@
 // The global options: everything in Config except the routes. Defaults are
 // Pomerium's (pom:config/options.go defaultOptions) unless noted.
 import { resolveControlSocketPath } from '../control/socket-path.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import { parseAddress } from './address.js';
 import { decodeCaBundle, decodeServerCertificates } from './certificates.js';
 import { readBool, readDurationMs, readString, readStringList, readStringMap, readUint32, type Options } from './fields.js';
@@ -235,7 +236,12 @@ function decodeIdp(f: Findings, options: Options, dir: string): IdpOptions {
     (text) => text === '' || IDP_PROVIDERS.has(text),
     (text) => `unknown identity provider ${JSON.stringify(text)} (one of: ${[...IDP_PROVIDERS].join(', ')})`,
   );
-  const providerUrl = readUrl(f, options.get('idp_provider_url'));
+  const providerLoc = options.get('idp_provider_url');
+  const providerUrl = readUrl(f, providerLoc);
+  if (providerUrl !== null && providerUrl.url.protocol === 'http:' && !isLoopbackHost(providerUrl.url.hostname)) {
+    // Tokens and codes would cross the network in clear text.
+    f.error(providerLoc!, 'must be an https:// URL (plain http is accepted only on loopback addresses)');
+  }
   const scopesLoc = options.get('idp_scopes');
   const configuredScopes = scopesLoc === undefined ? undefined : readStringList(f, scopesLoc);
   const scopes = configuredScopes !== undefined && configuredScopes.length > 0 ? configuredScopes : provider === 'google' ? GOOGLE_SCOPES : DEFAULT_SCOPES;

@@ -20,7 +20,6 @@ import {
   type DevIdpClient,
   type DevIdpConfig,
   type DevIdpUser,
-  type TokenEndpointAuthMethod,
 } from './types.js';
 import { decodeUsers } from './users.js';
 
@@ -28,9 +27,8 @@ const TOP_KEYS = new Set([
   'issuer', 'address', 'clients', 'users', 'users_file', 'access_token_ttl', 'id_token_ttl', 'refresh_token_ttl', 'keys_file',
 ]);
 const CLIENT_KEYS = new Set([
-  'client_id', 'client_secret', 'client_secret_file', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method',
+  'client_id', 'client_secret', 'client_secret_file', 'redirect_uris', 'post_logout_redirect_uris',
 ]);
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
 
 function checkKeys(f: Findings, options: Options, allowed: ReadonlySet<string>): void {
   for (const entry of options.entries.values()) if (!allowed.has(entry.name)) f.error(entry.loc, 'unknown key');
@@ -133,17 +131,9 @@ function decodeClient(f: Findings, item: Located, dir: string, seen: Set<string>
   const logoutLoc = o.get('post_logout_redirect_uris');
   const postLogoutRedirectUris = logoutLoc === undefined ? [] : readUriList(f, logoutLoc);
 
-  const methodLoc = o.get('token_endpoint_auth_method');
-  let tokenEndpointAuthMethod: TokenEndpointAuthMethod | undefined = 'client_secret_basic';
-  if (methodLoc !== undefined) {
-    const text = readString(f, methodLoc);
-    tokenEndpointAuthMethod = AUTH_METHODS.find((m) => m === text);
-    if (text !== undefined && tokenEndpointAuthMethod === undefined) f.error(methodLoc, `must be ${AUTH_METHODS.join(' or ')}`);
-  }
-
   if (clientId === undefined || clientId === '' || clientSecret === undefined || clientSecret === '') return undefined;
-  if (redirectUris === undefined || redirectUris.length === 0 || postLogoutRedirectUris === undefined || tokenEndpointAuthMethod === undefined) return undefined;
-  return { clientId, clientSecret, redirectUris, postLogoutRedirectUris, tokenEndpointAuthMethod };
+  if (redirectUris === undefined || redirectUris.length === 0 || postLogoutRedirectUris === undefined) return undefined;
+  return { clientId, clientSecret, redirectUris, postLogoutRedirectUris };
 }
 
 function decodeClients(f: Findings, options: Options, dir: string, file: string): DevIdpClient[] {

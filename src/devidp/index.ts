@@ -3,4 +3,4 @@
 export { loadDevIdpConfig } from './config.js';
 export { hashPassword } from './password.js';
 export { startDevIdp, type DevIdp, type DevIdpOptions, type TokenResponse } from './server.js';
-export type { DevIdpClient, DevIdpConfig, DevIdpUser, TokenEndpointAuthMethod } from './types.js';
+export type { DevIdpClient, DevIdpConfig, DevIdpUser } from './types.js';

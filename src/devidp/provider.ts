@@ -40,7 +40,8 @@ function clientMetadata(client: DevIdpClient): NonNullable<Configuration['client
     post_logout_redirect_uris: [...client.postLogoutRedirectUris],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    // oidc-provider accepts the secret in Basic auth or in the body from any client registered with either.
+    token_endpoint_auth_method: 'client_secret_basic',
     id_token_signed_response_alg: SIGNING_ALGORITHM,
   };
 }

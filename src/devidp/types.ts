@@ -2,8 +2,7 @@
 // (`postern dev-idp --config FILE`). Tests and the demo build it directly.
 import type { ListenAddress } from '../config/types.js';
 
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
-
+/** A confidential client; it may send its secret in HTTP Basic auth or in the token request's body. */
 export interface DevIdpClient {
   readonly clientId: string;
   readonly clientSecret: string;
@@ -11,7 +10,6 @@ export interface DevIdpClient {
   readonly redirectUris: readonly string[];
   /** Where RP-initiated logout may send the browser afterwards. */
   readonly postLogoutRedirectUris: readonly string[];
-  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
 }
 
 export interface DevIdpUser {

@@ -87,13 +87,6 @@ export class Pipeline {
     this.#answerError(res, req, record, Errors.FORBIDDEN);
   }
 
-  /** Access-log bookkeeping for answers written elsewhere (the authenticate service). */
-  static finish(services: ProxyServices, record: AccessRecord, status: number, details: string): void {
-    record.status = status;
-    record.details = details;
-    services.accessLog.write(record, performance.now());
-  }
-
   #answerError(res: HttpResponse, req: ProxyRequest, record: AccessRecord, spec: ErrorSpec): void {
     const page = errorResponse(
       spec,

@@ -37,6 +37,13 @@ export class AccessLog {
     this.enabled = logger.isLevelEnabled('info');
   }
 
+  /** Records how a request was answered and writes its line. */
+  finish(r: AccessRecord, status: number, details: string): void {
+    r.status = status;
+    r.details = details;
+    this.write(r, performance.now());
+  }
+
   write(r: AccessRecord, now: number): void {
     if (!this.enabled) return;
     const forwardedFor = headerValue(r.headers, 'x-forwarded-for');

@@ -35,3 +35,14 @@ test('control_socket defaults beside the config file and resolves relative paths
   assert.equal(fx.load(`${base()}control_socket: run/ctl.sock\n`).config.controlSocket, join(fx.dir, 'run', 'ctl.sock'));
   assert.equal(fx.load(`${base()}control_socket: /run/postern/ctl.sock\n`).config.controlSocket, '/run/postern/ctl.sock');
 });
+
+test('an http:// identity provider is accepted only on loopback', () => {
+  for (const url of ['http://127.0.0.1:9000', 'http://localhost:9000', 'http://[::1]:9000', 'http://idp.localhost']) {
+    assert.equal(fx.load(`${base()}idp_provider_url: ${url}\n`).config.idp.providerUrl, url);
+  }
+  for (const url of ['http://idp.example.com', 'http://10.0.0.1', 'http://127.example.com']) {
+    const p = problemFor(fx.problems(`${base()}idp_provider_url: ${url}\n`), 'idp_provider_url');
+    assert.match(p.message, /https:\/\/ URL \(plain http is accepted only on loopback/);
+    assert.equal(p.line, 4);
+  }
+});

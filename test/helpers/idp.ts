@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { hashPassword } from '../../src/devidp/password.js';
 import { generateSigningKey } from '../../src/devidp/keys.js';
 import { startDevIdp, type TokenResponse } from '../../src/devidp/server.js';
-import type { DevIdpClient, DevIdpUser, TokenEndpointAuthMethod } from '../../src/devidp/types.js';
+import type { DevIdpClient, DevIdpUser } from '../../src/devidp/types.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 
 export interface TestClient {
@@ -23,8 +23,6 @@ export interface TestClient {
   readonly clientSecret: string;
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris?: readonly string[];
-  /** Default client_secret_basic. */
-  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
 }
 
 export interface TestUser {
@@ -269,7 +267,6 @@ function toClient(client: TestClient): DevIdpClient {
     clientSecret: client.clientSecret,
     redirectUris: [...client.redirectUris],
     postLogoutRedirectUris: [...(client.postLogoutRedirectUris ?? [])],
-    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
   };
 }
 
