@@ -20,8 +20,6 @@ export interface CookieAttributes {
 const SP = 0x20;
 const HTAB = 0x09;
 const DQUOTE = 0x22;
-const SEMICOLON = 0x3b;
-const EQUALS = 0x3d;
 
 /**
  * Every value of cookie `name` in the `cookie` headers of a request (header
@@ -39,16 +37,16 @@ export function readCookies(headers: readonly string[], name: string): string[] 
     if (cookie.indexOf(name) === -1) continue;
     const n = cookie.length;
     let start = 0;
+    // The next '=' at or after `start`, kept across pieces that have none,
+    // so a header of many '='-less pieces is still read in linear time.
     let eq = -1;
-    for (let i = 0; i <= n; i++) {
-      const c = i === n ? SEMICOLON : cookie.charCodeAt(i);
-      if (c === EQUALS) {
-        if (eq === -1) eq = i;
-      } else if (c === SEMICOLON) {
-        if (eq !== -1 && nameIs(cookie, start, eq, name)) values.push(valueOf(cookie, eq + 1, i));
-        start = i + 1;
-        eq = -1;
-      }
+    while (start < n) {
+      let end = cookie.indexOf(';', start);
+      if (end === -1) end = n;
+      if (eq < start) eq = cookie.indexOf('=', start);
+      if (eq === -1) break;
+      if (eq < end && nameIs(cookie, start, eq, name)) values.push(valueOf(cookie, eq + 1, end));
+      start = end + 1;
     }
   }
   return values;

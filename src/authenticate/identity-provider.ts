@@ -13,6 +13,8 @@ import type { Claims } from './records.js';
 /** Asymmetric algorithms only: never `none`, never an HMAC keyed with something public. */
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA', 'Ed25519', 'ES384', 'RS384', 'PS384', 'ES512', 'RS512', 'PS512'];
 const DISCOVERY_TIMEOUT_S = 10;
+/** Tolerated clock difference with the provider. */
+const CLOCK_SKEW_S = 60;
 
 /** What a completed login or refresh yields. */
 export interface IdentityProfile {
@@ -100,6 +102,10 @@ export class IdentityProvider {
       id_token_signed_response_alg: alg,
     });
     if (insecure) oidc.allowInsecureRequests(config);
+    // openid-client trusts an ID token from the token endpoint on the
+    // strength of TLS alone unless told otherwise; Postern checks its
+    // signature against the provider's JWKS, with the one pinned algorithm.
+    oidc.enableNonRepudiationChecks(config);
     return config;
   }
 
@@ -169,6 +175,9 @@ export class IdentityProvider {
     const idClaims = tokens.claims();
     // A refresh may come without a new ID token; the previous one stays.
     if (!idClaims && !previous) throw new IdentityProviderRejected('the provider returned no ID token');
+    // openid-client accepts any iat; a token issued in the future was not
+    // issued by a provider whose clock we can trust.
+    if (idClaims && idClaims.iat > Date.now() / 1000 + CLOCK_SKEW_S) throw new IdentityProviderRejected('the ID token was issued in the future');
     const subject = idClaims ? idClaims.sub : previous!.subject;
     if (previous && subject !== previous.subject) throw new IdentityProviderRejected('the refreshed ID token names another subject');
     const claims: Record<string, unknown> = { ...(previous?.claims ?? {}) };

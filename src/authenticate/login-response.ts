@@ -91,16 +91,17 @@ export function wantsLoginRedirect(method: string, headers: readonly string[]): 
 }
 
 function htmlIsMostAcceptable(headers: readonly string[]): boolean {
+  const first = headerIndex(headers, 'accept');
+  if (first === -1) return true;
+  // Browsers list a bare text/html first: q=1 from an exact range in first
+  // position, which nothing after it can beat.
+  if (leadsWithBareHtml(headers[first + 1])) return true;
   quality.fill(0);
   specificity.fill(-1);
   rangeCount = 0;
-  let sawAccept = false;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] !== 'accept') continue;
-    sawAccept = true;
-    negotiate(headers[i + 1]);
+  for (let i = first; i < headers.length; i += 2) {
+    if (headers[i] === 'accept') negotiate(headers[i + 1]);
   }
-  if (!sawAccept) return true;
   let best = -1;
   for (let c = 0; c < CANDIDATES.length; c++) {
     if (quality[c] > 0 && (best === -1 || preferred(c, best))) best = c;
@@ -113,6 +114,21 @@ function preferred(c: number, over: number): boolean {
   if (quality[c] !== quality[over]) return quality[c] > quality[over];
   if (specificity[c] !== specificity[over]) return specificity[c] > specificity[over];
   return position[c] < position[over];
+}
+
+function headerIndex(headers: readonly string[], name: string): number {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return i;
+  return -1;
+}
+
+/** Whether the value starts with the range `text/html` (any case, no parameters) followed by a comma or its end. */
+function leadsWithBareHtml(accept: string): boolean {
+  let i = 0;
+  while (i < accept.length && isOws(accept.charCodeAt(i))) i++;
+  if (!equalsLower(accept, i, i + 9, 'text/html')) return false;
+  i += 9;
+  while (i < accept.length && isOws(accept.charCodeAt(i))) i++;
+  return i === accept.length || accept.charCodeAt(i) === 0x2c;
 }
 
 /** Feeds one Accept value (a comma-separated list of media ranges) into the per-candidate state. */

@@ -58,7 +58,9 @@ export class SessionJwts {
     if (userId.length === 0) throw new TypeError('a session JWT needs a user id');
     const payload = JSON.stringify({ iss: issuer, aud: audience, sub: userId, iat: Math.floor(nowMs / 1000), jti: sessionId });
     const signed = SIGNED_PREFIX + Buffer.from(payload, 'utf8').toString('base64url');
-    return `${signed}.${this.#sign(signed)}`;
+    const token = `${signed}.${this.#sign(signed)}`;
+    if (token.length > MAX_TOKEN_CHARS) throw new RangeError(`a session JWT would exceed ${MAX_TOKEN_CHARS} characters`);
+    return token;
   }
 
   /**
@@ -70,6 +72,8 @@ export class SessionJwts {
    * lookup.
    */
   verify(token: string): SessionJwtClaims | null {
+    // Before the cache lookup, which would hash the whole string.
+    if (token.length > MAX_TOKEN_CHARS) return null;
     const cached = this.#verified.get(token);
     if (cached !== undefined) return cached;
     const claims = this.#check(token);
@@ -84,7 +88,7 @@ export class SessionJwts {
 
   #check(token: string): SessionJwtClaims | null {
     const n = token.length;
-    if (n > MAX_TOKEN_CHARS || !token.startsWith(SIGNED_PREFIX)) return null;
+    if (!token.startsWith(SIGNED_PREFIX)) return null;
     const dot = n - SIGNATURE_CHARS - 1;
     if (dot <= SIGNED_PREFIX.length || token.charCodeAt(dot) !== 0x2e) return null;
     // The payload segment must be pure base64url: this also rules out a third dot.

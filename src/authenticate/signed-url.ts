@@ -10,9 +10,9 @@
 import { createHmac } from 'node:crypto';
 import { safeEqual } from '../crypto/hmac.js';
 
-export const ISSUED_PARAM = 'pomerium_issued';
-export const EXPIRY_PARAM = 'pomerium_expiry';
-export const SIGNATURE_PARAM = 'pomerium_signature';
+const ISSUED_PARAM = 'pomerium_issued';
+const EXPIRY_PARAM = 'pomerium_expiry';
+const SIGNATURE_PARAM = 'pomerium_signature';
 
 const LIFETIME_S = 300;
 const LEEWAY_S = 60;

@@ -6,6 +6,8 @@ import { checkConfig } from '../config/check.js';
 import { serve } from './serve.js';
 import { runDemo } from './demo.js';
 import { runServiceAccount } from './service-account.js';
+import { runDevIdp } from './dev-idp.js';
+import { runHashPassword } from './hash-password.js';
 
 const USAGE = `Usage: postern <command> [options]
 
@@ -13,6 +15,8 @@ Commands:
   serve --config FILE   run the proxy with a Pomerium-compatible configuration (YAML or JSON)
   check --config FILE   validate a configuration; prints every problem as file:line: key: message
   demo                  run the local demo (a demo upstream behind the proxy, on loopback)
+  dev-idp --config FILE run a development OpenID provider on loopback (never started by serve)
+  hash-password         print the argon2id hash of a password read on stdin
   service-account create|list|revoke --config FILE ...
                         manage machine tokens of a running proxy (postern service-account --help)
 
@@ -64,6 +68,8 @@ function parseArgs(argv: readonly string[]): Parsed {
 async function main(argv: readonly string[]): Promise<number> {
   // Subcommands with options of their own parse their own arguments.
   if (argv[0] === 'service-account') return runServiceAccount(argv.slice(1), process.env);
+  if (argv[0] === 'dev-idp') return runDevIdp(argv.slice(1));
+  if (argv[0] === 'hash-password') return runHashPassword(argv.slice(1));
   const args = parseArgs(argv);
   if (args.flags.has('version')) {
     process.stdout.write(`postern ${version()}\n`);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
+import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Errors, PosternError } from '../errors.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -61,7 +62,8 @@ function listen(host: string, port: number, handler: (req: IncomingMessage, res:
   });
 }
 
-function subscribeLogs(provider: import('oidc-provider').default, logger: Logger): void {
+/** One JSON line per sign-out, token issued and refusal, so a developer can follow a flow in the log. */
+function subscribeLogs(provider: Provider, logger: Logger): void {
   const clientOf = (ctx: KoaContextWithOIDC): string | null => ctx.oidc?.client?.clientId ?? null;
   const problem = (event: string) => (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string; message: string }) =>
     logger.warn({ event, client_id: clientOf(ctx), error: err.error ?? err.message, error_description: err.error_description }, event.replace('_', ' '));
@@ -79,7 +81,7 @@ export async function startDevIdp(config: DevIdpConfig, opts: DevIdpOptions = {}
   const { host, port: wantedPort } = config.address;
   if (!isLoopbackAddress(host)) throw new PosternError(Errors.DEV_IDP_NOT_LOOPBACK, `refusing to listen on ${JSON.stringify(host)}`);
   const logger = opts.logger ?? createLogger('info').child({ component: 'dev-idp' });
-  const { default: Provider, errors } = await loadOidcProvider();
+  const { default: OidcProvider, errors } = await loadOidcProvider();
   const signingKeys = opts.signingKeys ?? (await loadOrCreateSigningKeys(config.keysFile));
   const accounts = await Accounts.create(config.users);
   const store = new MemoryStore();
@@ -95,7 +97,7 @@ export async function startDevIdp(config: DevIdpConfig, opts: DevIdpOptions = {}
 
   let provider;
   try {
-    provider = new Provider(issuer, providerConfiguration({ config, accounts, store, signingKeys, cookieKeys: [randomBytes(32).toString('base64url')] }));
+    provider = new OidcProvider(issuer, providerConfiguration({ config, accounts, store, signingKeys, cookieKeys: [randomBytes(32).toString('base64url')] }));
   } catch (err) {
     server.close();
     throw err;

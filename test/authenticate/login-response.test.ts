@@ -96,6 +96,9 @@ describe('wantsLoginRedirect', () => {
     ['only garbage counts as no preference', 'GET', { accept: ',,; ;' }, true],
     ['an empty Accept', 'GET', { accept: '' }, true],
     ['two Accept headers read as one list', 'GET', { accept: ['application/json', 'text/html;q=0.5'] }, false],
+    ['a type that only starts like text/html', 'GET', { accept: 'text/htmlx, application/json;q=0.5' }, false],
+    ['HTML first but with a parameter', 'GET', { accept: 'text/html;charset=utf-8, application/json;q=0.5' }, false],
+    ['JSON in the first Accept header, HTML in the second', 'GET', { accept: ['application/json', 'text/html'] }, false],
     ['two Accept headers read as one list (2)', 'GET', { accept: ['application/json;q=0.5', 'text/html'] }, true],
   ];
   for (const [label, method, headers, redirect] of cases) {

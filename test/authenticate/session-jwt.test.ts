@@ -141,9 +141,11 @@ describe('SessionJwts', () => {
     });
   });
 
-  it('refuses to issue for an id that could not round-trip, or without a user', () => {
+  it('refuses to issue what it would refuse to verify: a bad id, no user, an oversized token', () => {
     assert.throws(() => jwts.issue({ ...subject, sessionId: 'a.b' }, NOW), TypeError);
     assert.throws(() => jwts.issue({ ...subject, userId: '' }, NOW), TypeError);
+    assert.throws(() => jwts.issue({ ...subject, userId: 'u'.repeat(4000) }, NOW), RangeError);
+    assert.notEqual(jwts.verify(jwts.issue({ ...subject, userId: 'u'.repeat(2000) }, NOW)), null);
   });
 
   it('caches verified tokens, returning the same frozen claims, and forgets on request', () => {

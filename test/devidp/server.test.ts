@@ -4,7 +4,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { pino } from 'pino';
+import { Errors, PosternError } from '../../src/errors.js';
+import { hashPassword } from '../../src/devidp/password.js';
+import { startDevIdp } from '../../src/devidp/server.js';
+import type { DevIdpConfig } from '../../src/devidp/types.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 
 const CLIENT = {
@@ -296,4 +305,109 @@ test('pages carry a strict Content-Security-Policy and are not cached', async ()
   assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
   assert.equal(res.headers.get('cache-control'), 'no-store');
   await res.body?.cancel();
+});
+
+// startDevIdp itself, as `postern dev-idp` and the demo call it.
+
+async function devConfig(overrides: Partial<DevIdpConfig> = {}): Promise<DevIdpConfig> {
+  return {
+    issuer: null,
+    address: { host: '127.0.0.1', port: 0 },
+    clients: [{ ...CLIENT, postLogoutRedirectUris: [] }],
+    users: [{ username: 'carol', passwordHash: await hashPassword('carol-password'), email: 'carol@example.com', emailVerified: false, name: 'Carol', groups: [] }],
+    accessTokenTtlSeconds: 600,
+    idTokenTtlSeconds: 3600,
+    refreshTokenTtlSeconds: 86_400,
+    keysFile: null,
+    ...overrides,
+  };
+}
+
+const silent = pino({ level: 'silent' });
+
+test('startDevIdp refuses any address that is not loopback, before listening', async () => {
+  for (const host of ['0.0.0.0', '', '::', 'localhost', '192.168.1.10']) {
+    await assert.rejects(startDevIdp(await devConfig({ address: { host, port: 0 } }), { logger: silent }), (err: unknown) => {
+      assert.ok(err instanceof PosternError);
+      assert.equal(err.code, Errors.DEV_IDP_NOT_LOOPBACK.code);
+      return true;
+    }, host);
+  }
+});
+
+test('a configured issuer is used verbatim; without one the issuer names the bound IPv6 loopback and port', async () => {
+  const named = await startDevIdp(await devConfig({ issuer: 'http://localhost:9999' }), { logger: silent });
+  try {
+    assert.equal(named.issuer, 'http://localhost:9999');
+    const meta = (await (await fetch(`http://127.0.0.1:${named.port}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    assert.equal(meta.issuer, 'http://localhost:9999');
+  } finally {
+    await named.close();
+  }
+  const v6 = await startDevIdp(await devConfig({ address: { host: '::1', port: 0 } }), { logger: silent });
+  try {
+    assert.equal(v6.issuer, `http://[::1]:${v6.port}`);
+    assert.equal((await fetch(`${v6.issuer}/.well-known/openid-configuration`)).status, 200);
+  } finally {
+    await v6.close();
+  }
+});
+
+test('with a keys_file the signing key survives a restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postern-devidp-restart-'));
+  try {
+    const config = await devConfig({ keysFile: join(dir, 'keys.json') });
+    const kid = async (): Promise<string> => {
+      const idp = await startDevIdp(config, { logger: silent });
+      try {
+        const { keys } = (await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: { kid: string; d?: string }[] };
+        assert.equal(keys.length, 1);
+        assert.equal(keys[0]?.d, undefined, 'the JWKS publishes public keys only');
+        return keys[0]!.kid;
+      } finally {
+        await idp.close();
+      }
+    };
+    assert.equal(await kid(), await kid());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('logs are JSON lines: start-up, refused and accepted sign-ins, tokens; never a password', async () => {
+  const out = new PassThrough();
+  const lines: Record<string, unknown>[] = [];
+  out.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  const idp = await startDevIdp(await devConfig(), { logger: pino({ level: 'info' }, out) });
+  try {
+    const verifier = randomBytes(32).toString('base64url');
+    const url = new URL(`${idp.issuer}/auth`);
+    for (const [k, v] of Object.entries({
+      client_id: CLIENT.clientId, response_type: 'code', redirect_uri: CLIENT.redirectUris[0]!, scope: 'openid email',
+      state: 's', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    })) url.searchParams.set(k, v);
+    const { IdpBrowser } = await import('../helpers/idp.js');
+    const browser = new IdpBrowser(idp.issuer);
+    await assert.rejects(browser.login(url.href, 'carol', 'not-carols-password'));
+    const code = new URL(await browser.login(url.href, 'Carol', 'carol-password')).searchParams.get('code')!;
+    const res = await fetch(`${idp.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(CLIENT.clientId, CLIENT.clientSecret) },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: CLIENT.redirectUris[0]!, code_verifier: verifier }).toString(),
+    });
+    const body = (await res.json()) as { id_token: string };
+    const claims = JSON.parse(Buffer.from(body.id_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    assert.equal(claims.email_verified, false);
+  } finally {
+    await idp.close();
+  }
+  const events = lines.map((l) => l.event);
+  assert.deepEqual(events, ['listening', 'login_failed', 'login', 'token_issued']);
+  assert.equal(lines[0]?.issuer, idp.issuer);
+  assert.deepEqual([lines[1]?.username, lines[1]?.level], ['carol', 40]);
+  assert.equal(lines[3]?.grant_type, 'authorization_code');
+  const text = JSON.stringify(lines);
+  assert.ok(!text.includes('carol-password') && !text.includes('not-carols-password'));
 });

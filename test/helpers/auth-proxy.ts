@@ -1,11 +1,16 @@
 // Postern set up for the authentication tests: the proxy on a loopback port
 // chosen before start (authenticate_service_url must name it), sign-in
-// through a given OpenID provider, an echo upstream behind
-// http://app.localhost, and a check that nothing of ours reached an upstream.
+// through a given OpenID provider (the development IdP, or the fake one that
+// misbehaves on demand), an echo upstream behind http://app.localhost, and a
+// check that nothing of ours reached an upstream.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { AuthKeys } from '../../src/authenticate/keys.js';
+import { startFakeIdp, type FakeIdp, type FakeIdpOptions } from './fake-idp.js';
+import { startTestIdp, type TestClient, type TestIdp, type TestIdpOptions } from './idp.js';
 import { baseConfig, startPostern, type Postern } from './postern.js';
 import { startEcho, type Upstream } from './upstreams.js';
 
@@ -27,6 +32,8 @@ export interface ProviderSettings {
 
 export interface AuthProxyOptions {
   readonly provider: ProviderSettings;
+  /** The port to listen on, when something (the provider's registered redirect URI) already names it; default a free one. */
+  readonly port?: number;
   /** Routes; each gets `to` filled in with the echo upstream when it has none. Default: app.localhost for any signed-in user. */
   readonly routes?: readonly Record<string, unknown>[];
   /** More global settings (cookie_name, signout_redirect_url, …). */
@@ -38,7 +45,8 @@ export interface AuthProxy {
   readonly port: number;
   /** The upstream behind every route without its own `to`. */
   readonly upstream: Upstream;
-  readonly sharedSecret: string;
+  /** The keys the proxy derives from its shared_secret and cookie_secret, for tests that forge or re-sign. */
+  readonly keys: AuthKeys;
   /** `http://<host>:<port><path>`. */
   url(host: string, path?: string): string;
   /** `http://app.localhost:<port><path>`. */
@@ -56,8 +64,8 @@ export async function startAuthProxy(opts: AuthProxyOptions): Promise<AuthProxy>
   const routes = (opts.routes ?? [{ from: `http://${APP_HOST}`, allow_any_authenticated_user: true }]).map((r) => ({ to: upstream.origin, ...r }));
   let lastError: unknown;
   // The port is chosen before the proxy binds it; another process may take it in between, so try again.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (opts.port === undefined ? 3 : 1); attempt++) {
+    const port = opts.port ?? (await freePort());
     const config = baseConfig(routes, {
       address: `127.0.0.1:${port}`,
       authenticate_service_url: `http://${AUTH_HOST}:${port}`,
@@ -74,7 +82,7 @@ export async function startAuthProxy(opts: AuthProxyOptions): Promise<AuthProxy>
         proxy,
         port,
         upstream,
-        sharedSecret: config['shared_secret'] as string,
+        keys: new AuthKeys(Buffer.from(config['shared_secret'] as string, 'base64'), Buffer.from(config['cookie_secret'] as string, 'base64')),
         url,
         app: (path) => url(APP_HOST, path),
         auth: (path) => url(AUTH_HOST, path),
@@ -114,4 +122,76 @@ export function assertNothingOfOursUpstream(upstream: Upstream, secrets: readonl
     const authorization = rec.headers.authorization ?? '';
     assert.ok(!/^(pomerium\s|bearer\s+pomerium-)/i.test(authorization), `Authorization: ${authorization} reached the upstream`);
   }
+}
+
+export interface DevIdpSetup {
+  readonly idp: TestIdp;
+  readonly px: AuthProxy;
+  /** The client Postern is registered as at the provider. */
+  readonly client: TestClient;
+  close(): Promise<void>;
+}
+
+/**
+ * The development IdP (oidc-provider) and Postern in front of it. The
+ * proxy's port is chosen first, because the provider must know the
+ * redirect URI (`http://authenticate.localhost:<port>/oauth2/callback`)
+ * and the post-logout URIs before it starts.
+ */
+export async function startWithDevIdp(
+  opts: Omit<AuthProxyOptions, 'provider' | 'port'> & {
+    readonly idp?: Omit<TestIdpOptions, 'clients'>;
+    readonly postLogoutRedirectUris?: readonly string[];
+  } = {},
+): Promise<DevIdpSetup> {
+  const port = await freePort();
+  const client: TestClient = {
+    clientId: 'postern',
+    clientSecret: randomBytes(24).toString('base64url'),
+    redirectUris: [`http://${AUTH_HOST}:${port}/oauth2/callback`],
+    postLogoutRedirectUris: [`http://${AUTH_HOST}:${port}/.pomerium/signed_out`, ...(opts.postLogoutRedirectUris ?? [])],
+  };
+  const idp = await startTestIdp({ ...opts.idp, clients: [client] });
+  let px: AuthProxy;
+  try {
+    px = await startAuthProxy({ ...opts, port, provider: { issuer: idp.issuer, clientId: client.clientId, clientSecret: client.clientSecret } });
+  } catch (err) {
+    await idp.close();
+    throw err;
+  }
+  return {
+    idp,
+    px,
+    client,
+    close: async () => {
+      await px.close();
+      await idp.close();
+    },
+  };
+}
+
+export interface FakeIdpSetup {
+  readonly idp: FakeIdp;
+  readonly px: AuthProxy;
+  close(): Promise<void>;
+}
+
+/** The misbehaving fake provider and Postern in front of it. */
+export async function startWithFakeIdp(opts: Omit<AuthProxyOptions, 'provider'> & { readonly idp?: FakeIdpOptions } = {}): Promise<FakeIdpSetup> {
+  const idp = await startFakeIdp(opts.idp);
+  let px: AuthProxy;
+  try {
+    px = await startAuthProxy({ ...opts, provider: idp });
+  } catch (err) {
+    await idp.close();
+    throw err;
+  }
+  return {
+    idp,
+    px,
+    close: async () => {
+      await px.close();
+      await idp.close();
+    },
+  };
 }

@@ -332,8 +332,8 @@ export interface Page {
 
 export interface RequestOptions {
   readonly method?: string;
-  /** Extra request headers; they replace the browser's own of the same name. */
-  readonly headers?: Readonly<Record<string, string>>;
+  /** Extra request headers; they replace the browser's own of the same name, and `null` removes one. */
+  readonly headers?: Readonly<Record<string, string | null>>;
   readonly body?: string | Buffer;
   /** Follow redirects (default true). */
   readonly follow?: boolean;
@@ -374,7 +374,7 @@ export class Browser {
     let current = new URL(url);
     let method = (opts.method ?? 'GET').toUpperCase();
     let body = opts.body;
-    let contentType = opts.headers?.['content-type'] ?? opts.headers?.['Content-Type'];
+    let contentType = opts.headers?.['content-type'] ?? opts.headers?.['Content-Type'] ?? undefined;
     for (;;) {
       if (!isLoopbackName(current.hostname)) throw new Error(`the test browser only visits loopback hosts: ${current.href}`);
       chainSites.add(siteOf(current));
@@ -394,7 +394,10 @@ export class Browser {
         if (contentType !== undefined) headers['content-type'] = contentType;
         if (opts.initiator !== undefined) headers['origin'] = new URL(opts.initiator).origin;
       }
-      for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+      for (const [k, v] of Object.entries(opts.headers ?? {})) {
+        if (v === null) delete headers[k.toLowerCase()];
+        else headers[k.toLowerCase()] = v;
+      }
       if (hops.length > 0 && body === undefined) delete headers['content-type'];
 
       const res = await send(current, method, headers, body, opts.timeoutMs ?? 10_000);

@@ -71,6 +71,8 @@ export interface FakeIdpLog {
   refusedRefreshes: number;
   /** Refresh tokens presented again after they had been rotated away (a refresher racing itself). */
   refreshTokenReuse: number;
+  /** Every access, refresh and ID token handed out: none of them may ever reach an upstream. */
+  readonly issued: string[];
 }
 
 export interface FakeIdpOptions {
@@ -157,7 +159,7 @@ export async function startFakeIdp(opts: FakeIdpOptions = {}): Promise<FakeIdp> 
     advertisedAlgorithms: ['RS256'],
     ...opts.knobs,
   };
-  const log: FakeIdpLog = { authorize: [], token: [], userinfo: [], endSession: [], refreshGrants: 0, refusedRefreshes: 0, refreshTokenReuse: 0 };
+  const log: FakeIdpLog = { authorize: [], token: [], userinfo: [], endSession: [], refreshGrants: 0, refusedRefreshes: 0, refreshTokenReuse: 0, issued: [] };
 
   const signing = await generateKeyPair('RS256', { extractable: true });
   // Same kid as the real key: only the signature check can tell them apart.
@@ -172,6 +174,12 @@ export async function startFakeIdp(opts: FakeIdpOptions = {}): Promise<FakeIdp> 
   let issuer = '';
 
   async function idToken(user: FakeUser, nonce: string | null, fault: IdTokenFault): Promise<string> {
+    const jwt = await signedIdToken(user, nonce, fault);
+    log.issued.push(jwt);
+    return jwt;
+  }
+
+  async function signedIdToken(user: FakeUser, nonce: string | null, fault: IdTokenFault): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const claims: JWTPayload & Record<string, unknown> = {
       iss: fault === 'wrong-iss' ? `${issuer}/other` : issuer,
@@ -204,12 +212,14 @@ export async function startFakeIdp(opts: FakeIdpOptions = {}): Promise<FakeIdp> 
   function issueAccessToken(user: FakeUser): string {
     const at = token();
     accessTokens.set(at, user);
+    log.issued.push(at);
     return at;
   }
 
   function issueRefreshToken(user: FakeUser): string {
     const rt = token();
     refreshTokens.set(rt, user);
+    log.issued.push(rt);
     return rt;
   }
 
