@@ -17,8 +17,13 @@ function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
 }
 
-/** Content-Security-Policy for our own pages: nothing but inline style, forms only to ourselves. */
-export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/**
+ * Content-Security-Policy for our own pages: nothing but inline style, never
+ * framed. No form-action: the sign-out form's redirects go on to the
+ * authenticate host and the provider, and browsers apply form-action to
+ * every hop.
+ */
+export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
 
 export function userPage(identity: Identity | null, signOutPath: string, now: number): string {
   if (identity === null) {

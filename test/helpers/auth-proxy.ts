@@ -110,6 +110,7 @@ export function assertNothingOfOursUpstream(upstream: Upstream, secrets: readonl
   for (const rec of upstream.requests) {
     const text = `${rec.url}\n${rec.rawHeaders.join('\n')}`;
     for (const secret of secrets) {
+      // Shorter strings would match by chance; every secret of ours is far longer.
       if (secret.length >= 8) assert.ok(!text.includes(secret), `a credential reached the upstream in ${rec.method} ${rec.url}:\n${text}`);
     }
     for (const cookie of [rec.headers.cookie ?? ''].flat()) {

@@ -110,6 +110,7 @@ describe('sign-in through the provider', () => {
     assert.equal(session.attributes.get('path'), '/');
     assert.equal(session.attributes.get('max-age'), String(14 * 3600));
     assert.equal(session.attributes.has('domain'), false, 'host-only without cookie_domain');
+    assert.ok(!b.jar.scriptVisible(original).some((c) => c.name.startsWith('_pomerium')), 'no cookie of ours is visible to scripts');
 
     // 5. The upstream answers, and saw nothing of ours.
     assert.equal(page.status, 200);

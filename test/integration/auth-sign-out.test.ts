@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { after, before, describe, test } from 'node:test';
 import { Browser, parseSetCookie, type Page } from '../helpers/browser.js';
-import { APP_HOST, AUTH_HOST, assertNothingOfOursUpstream, startWithDevIdp, type DevIdpSetup } from '../helpers/auth-proxy.js';
+import { APP_HOST, AUTH_HOST, assertNothingOfOursUpstream, startWithDevIdp, startWithFakeIdp, type DevIdpSetup } from '../helpers/auth-proxy.js';
 import { TEST_USERS } from '../helpers/idp.js';
 
 const ALICE = TEST_USERS[0]!;
@@ -182,6 +182,26 @@ describe('signout_redirect_url', () => {
       assert.ok(done.stoppedBefore, `the provider sent the browser to ${done.url} instead`);
       const landed = new URL(done.stoppedBefore);
       assert.equal(`${landed.origin}${landed.pathname}`, target);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('sign-out against the fake provider', () => {
+  test('the id_token_hint is exactly the ID token the provider issued for this session', async () => {
+    const own = await startWithFakeIdp();
+    try {
+      const browser = new Browser();
+      assert.equal((await browser.navigate(own.px.app('/start'))).status, 200);
+      const idToken = own.idp.log.issued.find((t) => t.split('.').length === 3)!;
+      const page = await browser.navigate(own.px.app('/.pomerium/sign_out'));
+      assert.equal(page.url, own.px.auth('/.pomerium/signed_out'));
+      const [endSession] = own.idp.log.endSession;
+      assert.ok(endSession, 'the provider was told');
+      assert.equal(endSession.get('id_token_hint'), idToken);
+      assert.equal(endSession.get('post_logout_redirect_uri'), own.px.auth('/.pomerium/signed_out'));
+      assert.equal(endSession.get('client_id'), own.idp.clientId);
     } finally {
       await own.close();
     }
