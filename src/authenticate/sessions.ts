@@ -58,6 +58,26 @@ export function isSessionLive(data: SessionData, idpId: string, now: number): bo
   return true;
 }
 
+/** What a login or a refresh contributes to a session: its tokens and claims. */
+function tokensOf(profile: IdentityProfile): Pick<SessionData, 'idToken' | 'oauth' | 'claims'> {
+  return {
+    idToken: {
+      raw: profile.idToken,
+      issuer: profile.issuer,
+      subject: profile.subject,
+      issuedAt: profile.idTokenIssuedAt * 1000,
+      expiresAt: profile.idTokenExpiresAt * 1000,
+    },
+    oauth: {
+      accessToken: profile.accessToken,
+      tokenType: profile.tokenType,
+      expiresAt: profile.accessTokenExpiresAt,
+      refreshToken: profile.refreshToken,
+    },
+    claims: profile.claims,
+  };
+}
+
 export class Sessions {
   readonly #db: Databroker;
   readonly #idpId: string;
@@ -89,20 +109,7 @@ export class Sessions {
       idpId: this.#idpId,
       issuedAt: now,
       expiresAt,
-      idToken: {
-        raw: profile.idToken,
-        issuer: profile.issuer,
-        subject: profile.subject,
-        issuedAt: profile.idTokenIssuedAt * 1000,
-        expiresAt: profile.idTokenExpiresAt * 1000,
-      },
-      oauth: {
-        accessToken: profile.accessToken,
-        tokenType: profile.tokenType,
-        expiresAt: profile.accessTokenExpiresAt,
-        refreshToken: profile.refreshToken,
-      },
-      claims: profile.claims,
+      ...tokensOf(profile),
       refreshedAt: 0,
     };
     await this.#putUser(profile);
@@ -113,24 +120,7 @@ export class Sessions {
   async refreshed(record: DataRecord<SessionData>, profile: IdentityProfile, now = Date.now()): Promise<DataRecord<SessionData> | null> {
     // The session may have been ended while the refresh was in flight.
     if (this.#db.get<SessionData>(SESSION, record.id) === null) return null;
-    const data: SessionData = {
-      ...record.data,
-      idToken: {
-        raw: profile.idToken,
-        issuer: profile.issuer,
-        subject: profile.subject,
-        issuedAt: profile.idTokenIssuedAt * 1000,
-        expiresAt: profile.idTokenExpiresAt * 1000,
-      },
-      oauth: {
-        accessToken: profile.accessToken,
-        tokenType: profile.tokenType,
-        expiresAt: profile.accessTokenExpiresAt,
-        refreshToken: profile.refreshToken,
-      },
-      claims: profile.claims,
-      refreshedAt: now,
-    };
+    const data: SessionData = { ...record.data, ...tokensOf(profile), refreshedAt: now };
     await this.#putUser(profile);
     return this.#db.put(SESSION, record.id, data, { expiresAt: record.data.expiresAt });
   }
