@@ -5,7 +5,15 @@
 import { createRequire } from 'node:module';
 import { describeTail, type ProcessGroup } from './children.js';
 import { wrkReportScript } from './paths.js';
-import { BENCH_HOST } from './servers.js';
+
+/** What every request of a run looks like: GET / on 127.0.0.1:port with these headers. */
+export interface LoadRequest {
+  readonly port: number;
+  /** The Host header: it picks the route. */
+  readonly host: string;
+  /** More request headers, [name, value] (the session cookie of the authenticated route). */
+  readonly headers: readonly (readonly [string, string])[];
+}
 
 export interface LoadResult {
   readonly requests: number;
@@ -13,15 +21,20 @@ export interface LoadResult {
   readonly requestsPerSecond: number;
   readonly p50Us: number;
   readonly p99Us: number;
-  /** Socket errors, timeouts and responses other than 2xx/3xx. */
+  /** Socket errors, timeouts and error statuses (`statusErrors`). */
   readonly errors: number;
+  /**
+   * Responses with an error status: 4xx and 5xx for wrk, which does not
+   * count redirects; anything but 2xx for autocannon.
+   */
+  readonly statusErrors: number;
 }
 
 export interface LoadGenerator {
   readonly name: string;
   /** Said in the report when the generator limits what can be seen. */
   readonly caveat: string | null;
-  run(port: number, seconds: number, connections: number): Promise<LoadResult>;
+  run(request: LoadRequest, seconds: number, connections: number): Promise<LoadResult>;
 }
 
 interface WrkReport {
@@ -40,10 +53,12 @@ export function wrkGenerator(group: ProcessGroup, wrkPath: string): LoadGenerato
   return {
     name: 'wrk',
     caveat: null,
-    async run(port, seconds, connections) {
+    async run(request, seconds, connections) {
       // One thread: on 2 cores a second wrk thread only takes CPU from the servers under test.
       const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', wrkReportScript];
-      args.push('-H', `Host: ${BENCH_HOST}`, `http://127.0.0.1:${port}/`);
+      args.push('-H', `Host: ${request.host}`);
+      for (const [name, value] of request.headers) args.push('-H', `${name}: ${value}`);
+      args.push(`http://127.0.0.1:${request.port}/`);
       let report: WrkReport | null = null;
       const child = group.start('wrk', wrkPath, args, {
         onStdoutLine: (line) => {
@@ -61,6 +76,7 @@ export function wrkGenerator(group: ProcessGroup, wrkPath: string): LoadGenerato
         p50Us: r.p50_us,
         p99Us: r.p99_us,
         errors: r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts,
+        statusErrors: r.status_errors,
       };
     },
   };
@@ -90,13 +106,13 @@ export function autocannonGenerator(): LoadGenerator {
     caveat:
       'autocannon runs in the harness process on the same 2 cores and tops out near 60k requests/s; ' +
       'its latencies have 1 ms resolution. Install wrk for ceilings and sub-millisecond latencies.',
-    async run(port, seconds, connections) {
+    async run(request, seconds, connections) {
       const r = await autocannon({
-        url: `http://127.0.0.1:${port}/`,
+        url: `http://127.0.0.1:${request.port}/`,
         connections,
         duration: seconds,
         pipelining: 1,
-        headers: { host: BENCH_HOST },
+        headers: { host: request.host, ...Object.fromEntries(request.headers) },
       });
       return {
         requests: r.requests.total,
@@ -105,6 +121,7 @@ export function autocannonGenerator(): LoadGenerator {
         p50Us: r.latency.p50 * 1000,
         p99Us: r.latency.p99 * 1000,
         errors: r.errors + r.timeouts + r.non2xx,
+        statusErrors: r.non2xx,
       };
     },
   };
