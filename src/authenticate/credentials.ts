@@ -56,10 +56,11 @@ export class CredentialResolver {
     this.#serviceAccounts = serviceAccounts;
   }
 
-  resolve(req: ProxyRequest, now = Date.now()): Credentials {
+  /** `idpId`: the provider of the route asked for (null: any, for Postern's own pages). */
+  resolve(req: ProxyRequest, idpId: string | null, now = Date.now()): Credentials {
     const token = headerCredential(req.headers);
     if (token !== null) {
-      const identity = token.startsWith(SERVICE_ACCOUNT_PREFIX) ? this.#serviceAccount(token) : this.#sessionFromJwt(token, req.host, now);
+      const identity = token.startsWith(SERVICE_ACCOUNT_PREFIX) ? this.#serviceAccount(token) : this.#sessionFromJwt(token, req.host, idpId, now);
       return identity ? { identity, badCookie: false, fromHeader: true } : NONE_FROM_HEADER;
     }
     const values = readCookies(req.headers, this.#cookieName);
@@ -69,17 +70,17 @@ export class CredentialResolver {
     for (const value of values) {
       const sessionId = this.#handles.verify(value);
       if (sessionId === null) continue;
-      const record = this.#sessions.live(sessionId, now);
+      const record = this.#sessions.live(sessionId, idpId, now);
       if (record !== null) return { identity: identityOfSession(record), badCookie: false, fromHeader: false };
     }
     return BAD_COOKIE;
   }
 
-  #sessionFromJwt(token: string, host: string, now: number): Identity | null {
+  #sessionFromJwt(token: string, host: string, idpId: string | null, now: number): Identity | null {
     const claims = this.#jwts.verify(token);
     // A token minted for one route host is no credential on another.
     if (claims === null || claims.audience !== host) return null;
-    const record = this.#sessions.live(claims.sessionId, now);
+    const record = this.#sessions.live(claims.sessionId, idpId, now);
     if (record === null || record.data.userId !== claims.userId) return null;
     return identityOfSession(record);
   }

@@ -5,7 +5,8 @@
 // simply tried again on the next round.
 import type { DataRecord } from '../databroker/types.js';
 import type { Logger } from '../telemetry/logger.js';
-import { IdentityProviderRejected, type IdentityProfile, type IdentityProvider } from './identity-provider.js';
+import { IdentityProviderRejected, type IdentityProfile } from './identity-provider.js';
+import type { IdentityProviders } from './identity-providers.js';
 import type { SessionData } from './records.js';
 import type { Sessions } from './sessions.js';
 
@@ -41,14 +42,14 @@ function profileOf(data: SessionData): IdentityProfile {
 
 export class SessionRefresher {
   readonly #sessions: Sessions;
-  readonly #idp: IdentityProvider;
+  readonly #providers: IdentityProviders;
   readonly #logger: Logger;
   readonly #inFlight = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(sessions: Sessions, idp: IdentityProvider, logger: Logger) {
+  constructor(sessions: Sessions, providers: IdentityProviders, logger: Logger) {
     this.#sessions = sessions;
-    this.#idp = idp;
+    this.#providers = providers;
     this.#logger = logger;
   }
 
@@ -82,8 +83,14 @@ export class SessionRefresher {
   }
 
   async #refresh(record: DataRecord<SessionData>): Promise<void> {
+    const provider = this.#providers.byId(record.data.idpId);
+    if (provider === undefined) {
+      // Its provider is no longer configured: nothing can renew it.
+      await this.#sessions.end(record.id);
+      return;
+    }
     try {
-      const profile = await this.#idp.refresh(record.data.oauth.refreshToken, profileOf(record.data));
+      const profile = await provider.refresh(record.data.oauth.refreshToken, profileOf(record.data));
       await this.#sessions.refreshed(record, profile);
       this.#logger.debug({ 'session-id': record.id }, 'session refreshed');
     } catch (err) {

@@ -23,6 +23,7 @@ import type { AccessRecord } from '../telemetry/access-log.js';
 import { clearCookie, readCookies, serializeCookie } from './cookies.js';
 import type { CredentialResolver, Credentials } from './credentials.js';
 import { IdentityProvider, IdentityProviderRejected } from './identity-provider.js';
+import type { IdentityProviders } from './identity-providers.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import type { AuthKeys } from './keys.js';
 import { wantsLoginRedirect } from './login-response.js';
@@ -40,7 +41,7 @@ const LOGIN_STATE_TTL_MS = 10 * 60_000;
 export interface AuthenticateOptions {
   readonly config: Config;
   readonly keys: AuthKeys;
-  readonly idp: IdentityProvider;
+  readonly providers: IdentityProviders;
   readonly sessions: Sessions;
   readonly handles: SessionHandles;
   readonly jwts: SessionJwts;
@@ -69,6 +70,8 @@ interface Continuation {
   readonly redirect: string;
   readonly callback: string;
   readonly programmatic: boolean;
+  /** The provider the route signs in with. */
+  readonly idpId: string;
 }
 
 type Reply = { status: number; headers: string[]; body: string; details: string };
@@ -99,20 +102,21 @@ export class AuthenticateService {
   // ── Answers on route hosts ─────────────────────────────────────────────
 
   /** 302 to sign in for browser navigations, 401 for everything else; a bad cookie is cleared either way. */
-  loginRequired(res: HttpResponse, req: ProxyRequest, creds: Credentials, record: AccessRecord): void {
+  loginRequired(res: HttpResponse, req: ProxyRequest, creds: Credentials, record: AccessRecord, idpId: string): void {
     const cookies = creds.badCookie ? [this.#clearRouteCookie()] : [];
     if (!creds.fromHeader && wantsLoginRedirect(req.method, req.headers)) {
-      const target = this.signInUrl(originalUrl(req), callbackUri(req), false);
+      const target = this.signInUrl(originalUrl(req), callbackUri(req), false, idpId);
       this.#reply(res, req, record, this.#redirect(target.toString(), cookies, 'login-redirect'));
       return;
     }
     this.#reply(res, req, record, this.#error(req, Errors.UNAUTHENTICATED, cookies));
   }
 
-  signInUrl(redirect: string, callback: string, programmatic: boolean): URL {
+  signInUrl(redirect: string, callback: string, programmatic: boolean, idpId: string): URL {
     const url = new URL('/.pomerium/sign_in', this.#authUrl);
     url.searchParams.set('pomerium_redirect_uri', redirect);
     url.searchParams.set('pomerium_callback_uri', callback);
+    url.searchParams.set('pomerium_idp_id', idpId);
     if (programmatic) url.searchParams.set('pomerium_programmatic', 'true');
     return signUrl(url, this.#o.keys.urlSigning, Date.now());
   }
@@ -121,7 +125,8 @@ export class AuthenticateService {
    * `/.pomerium/…` on a route host. Returns false when the path is not one
    * of ours (the caller answers 404).
    */
-  handleRouteEndpoint(res: HttpResponse, req: ProxyRequest, creds: Credentials, record: AccessRecord): boolean {
+  /** `idpId`: the provider of the route this host serves (for the programmatic login). */
+  handleRouteEndpoint(res: HttpResponse, req: ProxyRequest, creds: Credentials, record: AccessRecord, idpId: string): boolean {
     switch (req.path) {
       case '/.pomerium/callback':
       case '/.pomerium/callback/':
@@ -136,7 +141,7 @@ export class AuthenticateService {
       case '/.pomerium/user':
         return this.#reply(res, req, record, this.#userJson(req, creds.identity));
       case '/.pomerium/api/v1/login':
-        return this.#reply(res, req, record, this.#programmaticLogin(req));
+        return this.#reply(res, req, record, this.#programmaticLogin(req, idpId));
       default:
         return false;
     }
@@ -164,9 +169,9 @@ export class AuthenticateService {
         return this.#reply(res, req, record, this.#html(200, signedOutPage(), 'internal'));
       case '/.pomerium':
       case '/.pomerium/':
-        return this.#reply(res, req, record, this.#userPage(this.#authIdentity(req), req));
+        return this.#reply(res, req, record, this.#userPage(this.#authIdentity(req, null), req));
       case '/.pomerium/user':
-        return this.#reply(res, req, record, this.#userJson(req, this.#authIdentity(req)));
+        return this.#reply(res, req, record, this.#userJson(req, this.#authIdentity(req, null)));
       default:
         return this.#reply(res, req, record, this.#error(req, Errors.ENDPOINT_NOT_FOUND));
     }
@@ -188,7 +193,7 @@ export class AuthenticateService {
       this.#reply(res, req, record, this.#error(req, Errors.REDIRECT_NOT_ALLOWED));
       return;
     }
-    const existing = this.#authIdentity(req);
+    const existing = this.#authIdentity(req, continuation.idpId);
     if (existing !== null) {
       this.#reply(res, req, record, this.#redirect(this.#routeCallbackUrl(existing.sessionId, continuation).toString(), [], 'sign-in-existing-session'));
       return;
@@ -202,7 +207,8 @@ export class AuthenticateService {
 
   async #startLogin(req: ProxyRequest, continuation: Continuation): Promise<Reply> {
     const request = IdentityProvider.newAuthorizationRequest();
-    const target = await this.#o.idp.authorizationUrl(request);
+    const provider = this.#o.providers.byId(continuation.idpId)!;
+    const target = await provider.authorizationUrl(request);
     const state: LoginState = { s: request.state, n: request.nonce, v: request.codeVerifier, t: Date.now(), r: continuation };
     const sealed = seal(this.#o.keys.state, JSON.stringify(state), this.#csrfCookie);
     const cookie = serializeCookie(this.#csrfCookie, sealed, {
@@ -266,8 +272,10 @@ export class AuthenticateService {
   }
 
   async #finishLogin(callbackUrl: URL, state: LoginState, clearState: string): Promise<Reply> {
-    const profile = await this.#o.idp.exchange(callbackUrl, { state: state.s, nonce: state.n, codeVerifier: state.v });
-    const session = await this.#o.sessions.create(profile);
+    const provider = this.#o.providers.byId(state.r.idpId);
+    if (provider === undefined) throw new IdentityProviderRejected('the sign-in names a provider that is no longer configured');
+    const profile = await provider.exchange(callbackUrl, { state: state.s, nonce: state.n, codeVerifier: state.v });
+    const session = await this.#o.sessions.create(profile, provider.id);
     this.#o.logger.info({ 'session-id': session.id, user: session.data.userId, email: identityOfSession(session).email }, 'signed in');
     const authCookie = serializeCookie(this.#authCookie, this.#o.handles.issue(session.id), this.#cookieOptions());
     return this.#redirect(this.#routeCallbackUrl(session.id, state.r).toString(), [clearState, authCookie], 'login-complete');
@@ -290,7 +298,10 @@ export class AuthenticateService {
     if (callback === null || (callback.pathname !== '/.pomerium/callback/' && callback.pathname !== '/.pomerium/callback')) return null;
     const redirect = params.get('pomerium_redirect_uri') ?? '';
     const programmatic = params.get('pomerium_programmatic') === 'true';
-    return { redirect, callback: callback.toString(), programmatic };
+    // Absent: the global provider (links signed before per-route providers existed).
+    const idpId = params.get('pomerium_idp_id') ?? this.#o.providers.default.id;
+    if (this.#o.providers.byId(idpId) === undefined) return null;
+    return { redirect, callback: callback.toString(), programmatic, idpId };
   }
 
   #authSignOut(res: HttpResponse, req: ProxyRequest, record: AccessRecord): void {
@@ -308,8 +319,10 @@ export class AuthenticateService {
     }
     const sealedToken = url.searchParams.get('pomerium_id_token');
     let idToken = sealedToken ? (open([this.#o.keys.callbackSeal], sealedToken, 'signout')?.toString('utf8') ?? '') : '';
-    const identity = this.#authIdentity(req);
+    const identity = this.#authIdentity(req, null);
     if (identity?.session && idToken === '') idToken = identity.session.data.idToken.raw;
+    const idpId = url.searchParams.get('pomerium_idp_id') ?? identity?.session?.data.idpId ?? '';
+    const provider = this.#o.providers.byId(idpId) ?? this.#o.providers.default;
     const reply = new AsyncResponse(res);
     void (async (): Promise<Reply> => {
       if (identity) await this.#o.sessions.end(identity.sessionId);
@@ -318,7 +331,7 @@ export class AuthenticateService {
       let target = after;
       if (idToken !== '') {
         try {
-          target = (await this.#o.idp.endSessionUrl(idToken, after))?.toString() ?? after;
+          target = (await provider.endSessionUrl(idToken, after))?.toString() ?? after;
         } catch (err) {
           this.#o.logger.warn({ 'request-id': req.requestId, error: String(err) }, 'provider end-session URL unavailable');
         }
@@ -341,7 +354,9 @@ export class AuthenticateService {
     if (!this.#replay.useOnce(once.id, once.expiresAtMs)) return this.#error(req, Errors.SIGNED_URL_REPLAYED);
     const sealed = url.searchParams.get('pomerium_session_encrypted') ?? '';
     const sessionId = open([this.#o.keys.callbackSeal], sealed, `callback|${req.host}`)?.toString('utf8') ?? null;
-    const session = sessionId === null ? null : this.#o.sessions.live(sessionId);
+    // The session was made for the provider the sign-in URL named, which the
+    // proxy chose for this route; the route checks it again on every request.
+    const session = sessionId === null ? null : this.#o.sessions.live(sessionId, null);
     if (session === null) return this.#error(req, Errors.SIGNED_URL_INVALID);
     const redirect = url.searchParams.get('pomerium_redirect_uri');
     if (url.searchParams.get('pomerium_programmatic') === 'true') {
@@ -370,6 +385,7 @@ export class AuthenticateService {
       for (const v of readCookies(req.headers, this.#cookieName)) this.#o.handles.forget(v);
       const url = new URL('/.pomerium/sign_out', this.#authUrl);
       if (idToken) url.searchParams.set('pomerium_id_token', seal(this.#o.keys.callbackSeal, idToken, 'signout'));
+      if (identity?.session) url.searchParams.set('pomerium_idp_id', identity.session.data.idpId);
       return this.#redirect(signUrl(url, this.#o.keys.urlSigning, Date.now()).toString(), [this.#clearRouteCookie()], 'sign-out');
     })().then(
       (r) => this.#send(reply, req, record, r),
@@ -377,12 +393,12 @@ export class AuthenticateService {
     );
   }
 
-  #programmaticLogin(req: ProxyRequest): Reply {
+  #programmaticLogin(req: ProxyRequest, idpId: string): Reply {
     if (req.method !== 'GET') return this.#error(req, Errors.METHOD_NOT_ALLOWED);
     const params = new URLSearchParams(req.query);
     const target = resolveRedirect(params.get('pomerium_redirect_uri'), (h) => this.#programmaticAllowed(h));
     if (target === null) return this.#error(req, Errors.REDIRECT_NOT_ALLOWED);
-    const url = this.signInUrl(target.toString(), callbackUri(req), true);
+    const url = this.signInUrl(target.toString(), callbackUri(req), true, idpId);
     return { status: 200, headers: ['content-type', 'text/plain; charset=utf-8', 'cache-control', 'no-store'], body: url.toString(), details: 'programmatic-login' };
   }
 
@@ -415,10 +431,11 @@ export class AuthenticateService {
     return { status: 200, headers: ['content-type', 'application/json', 'cache-control', 'no-store'], body, details: 'user-json' };
   }
 
-  #authIdentity(req: ProxyRequest): Identity | null {
+  /** The authenticate host's own session, for `idpId` (null: any provider). */
+  #authIdentity(req: ProxyRequest, idpId: string | null): Identity | null {
     for (const value of readCookies(req.headers, this.#authCookie)) {
       const id = this.#o.handles.verify(value);
-      const record = id === null ? null : this.#o.sessions.live(id);
+      const record = id === null ? null : this.#o.sessions.live(id, idpId);
       if (record !== null) return identityOfSession(record);
     }
     return null;

@@ -51,8 +51,8 @@ export function identityOfSession(record: DataRecord<SessionData>): Identity {
  * Pomerium's rule (pom:pkg/grpc/session Validate): a session is over when it
  * has expired, or when its access token has expired and cannot be refreshed.
  */
-export function isSessionLive(data: SessionData, idpId: string, now: number): boolean {
-  if (data.idpId !== idpId) return false;
+export function isSessionLive(data: SessionData, idpId: string | null, now: number): boolean {
+  if (idpId !== null && data.idpId !== idpId) return false;
   if (data.expiresAt <= now) return false;
   if (data.oauth.expiresAt !== 0 && data.oauth.expiresAt <= now && data.oauth.refreshToken === '') return false;
   return true;
@@ -80,33 +80,30 @@ function tokensOf(profile: IdentityProfile): Pick<SessionData, 'idToken' | 'oaut
 
 export class Sessions {
   readonly #db: Databroker;
-  readonly #idpId: string;
   readonly #lifetimeMs: number;
 
-  constructor(db: Databroker, idpId: string, lifetimeMs: number) {
+  constructor(db: Databroker, lifetimeMs: number) {
     this.#db = db;
-    this.#idpId = idpId;
     this.#lifetimeMs = lifetimeMs;
   }
 
-  get idpId(): string {
-    return this.#idpId;
-  }
-
-  /** The live session with this id, or null. */
-  live(sessionId: string, now = Date.now()): DataRecord<SessionData> | null {
+  /**
+   * The live session with this id, or null. `idpId` is the provider the
+   * caller's route signs in with; null accepts any (Postern's own pages).
+   */
+  live(sessionId: string, idpId: string | null, now = Date.now()): DataRecord<SessionData> | null {
     const record = this.#db.get<SessionData>(SESSION, sessionId);
-    if (record === null || !isSessionLive(record.data, this.#idpId, now)) return null;
+    if (record === null || !isSessionLive(record.data, idpId, now)) return null;
     return record;
   }
 
   /** Stores a new session (always a new random id: a session id set before login is never adopted) and its user. */
-  async create(profile: IdentityProfile, now = Date.now()): Promise<DataRecord<SessionData>> {
+  async create(profile: IdentityProfile, idpId: string, now = Date.now()): Promise<DataRecord<SessionData>> {
     const id = randomId(16);
     const expiresAt = now + this.#lifetimeMs;
     const data: SessionData = {
       userId: profile.subject,
-      idpId: this.#idpId,
+      idpId,
       issuedAt: now,
       expiresAt,
       ...tokensOf(profile),

@@ -8,7 +8,7 @@ import type { Router } from '../proxy/router.js';
 import type { AccessRecord } from '../telemetry/access-log.js';
 import type { Logger } from '../telemetry/logger.js';
 import { CredentialResolver } from './credentials.js';
-import { IdentityProvider } from './identity-provider.js';
+import { IdentityProviders } from './identity-providers.js';
 import { AuthKeys } from './keys.js';
 import { SessionRefresher } from './refresher.js';
 import { AuthenticateService } from './service.js';
@@ -21,6 +21,7 @@ export interface Authentication {
   readonly service: AuthenticateService;
   readonly credentials: CredentialResolver;
   readonly serviceAccounts: ServiceAccounts;
+  readonly providers: IdentityProviders;
   readonly refresher: SessionRefresher;
 }
 
@@ -33,8 +34,8 @@ export function createAuthentication(
 ): Authentication | null {
   if (config.authenticateServiceUrl === null || config.idp.providerUrl === '' || config.idp.clientId === '') return null;
   const keys = new AuthKeys(config.sharedSecret, config.cookie.secret);
-  const idp = new IdentityProvider(config.idp, new URL('/oauth2/callback', config.authenticateServiceUrl).toString());
-  const sessions = new Sessions(db, idp.id, config.cookie.expireMs);
+  const providers = new IdentityProviders(config, new URL('/oauth2/callback', config.authenticateServiceUrl).toString());
+  const sessions = new Sessions(db, config.cookie.expireMs);
   const handles = new SessionHandles(keys.sessionHandle);
   const jwts = new SessionJwts(keys.sessionJwt);
   const serviceAccounts = new ServiceAccounts(db, keys.serviceAccountPepper);
@@ -42,7 +43,7 @@ export function createAuthentication(
   const service = new AuthenticateService({
     config,
     keys,
-    idp,
+    providers,
     sessions,
     handles,
     jwts,
@@ -51,5 +52,5 @@ export function createAuthentication(
     logger,
     onRequestDone,
   });
-  return { service, credentials, serviceAccounts, refresher: new SessionRefresher(sessions, idp, logger) };
+  return { service, credentials, serviceAccounts, providers, refresher: new SessionRefresher(sessions, providers, logger) };
 }

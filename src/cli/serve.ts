@@ -48,7 +48,7 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
   const auth = createAuthentication(config, db, router, log, (record, status, details) => services.accessLog.finish(record, status, details));
   auth?.refresher.start();
   const control = auth ? await openControlSocket(config.controlSocket, serviceAccountCommands(auth.serviceAccounts, log), log) : null;
-  const pipeline = new Pipeline(services, router, buildRouteRuntimes(config.routes, pools), auth?.service ?? null, auth?.credentials ?? null);
+  const pipeline = new Pipeline(services, router, buildRouteRuntimes(config.routes, pools), auth);
   const frontEnd = new FrontEnd(uws, services, pipeline);
   const listening = await frontEnd.listen();
   log.info(

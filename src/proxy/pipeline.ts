@@ -11,8 +11,7 @@ import { headerValue, type ProxyRequest } from './request.js';
 import type { Router } from './router.js';
 import type { ProxyServices } from './services.js';
 import { internalEndpoint, isUnder } from './internal-endpoints.js';
-import type { AuthenticateService } from '../authenticate/service.js';
-import type { CredentialResolver } from '../authenticate/credentials.js';
+import type { Authentication } from '../authenticate/setup.js';
 import { decide } from '../authorize/decision.js';
 
 export class Pipeline {
@@ -20,23 +19,15 @@ export class Pipeline {
   readonly #router: Router;
   readonly #runtimes: readonly RouteRuntime[];
   readonly #defaultPort: number;
-  readonly #auth: AuthenticateService | null;
-  readonly #credentials: CredentialResolver | null;
+  readonly #authentication: Authentication | null;
 
-  /** `auth` and `credentials` are null when no route needs sign-in (the configuration guarantees it). */
-  constructor(
-    services: ProxyServices,
-    router: Router,
-    runtimes: readonly RouteRuntime[],
-    auth: AuthenticateService | null,
-    credentials: CredentialResolver | null,
-  ) {
+  /** `authentication` is null when no route needs sign-in (the configuration guarantees it). */
+  constructor(services: ProxyServices, router: Router, runtimes: readonly RouteRuntime[], authentication: Authentication | null) {
     this.#services = services;
     this.#router = router;
     this.#runtimes = runtimes;
     this.#defaultPort = services.config.insecureServer ? 80 : 443;
-    this.#auth = auth;
-    this.#credentials = credentials;
+    this.#authentication = authentication;
   }
 
   handle(res: HttpResponse, req: ProxyRequest, record: AccessRecord): void {
@@ -52,14 +43,17 @@ export class Pipeline {
       this.#services.accessLog.write(record, performance.now());
       return;
     }
-    const auth = this.#auth;
-    if (auth !== null && req.host === auth.host) {
-      auth.handleAuthenticateHost(res, req, record);
+    const authn = this.#authentication;
+    if (authn !== null && req.host === authn.service.host) {
+      authn.service.handleAuthenticateHost(res, req, record);
       return;
     }
     if (isUnder(req.path, '/.pomerium')) {
-      const creds = this.#credentials?.resolve(req);
-      if (auth === null || creds === undefined || !auth.handleRouteEndpoint(res, req, creds, record)) {
+      // Postern's own pages show any session; a programmatic login signs in
+      // with the provider of the route this host serves.
+      const hostRoute = this.#router.match(req.host, req.port ?? this.#defaultPort, '/');
+      const idpId = authn === null ? '' : hostRoute !== null ? authn.providers.forRoute(hostRoute).id : authn.providers.default.id;
+      if (authn === null || !authn.service.handleRouteEndpoint(res, req, authn.credentials.resolve(req, null), record, idpId)) {
         this.#answerError(res, req, record, Errors.ENDPOINT_NOT_FOUND);
       }
       return;
@@ -74,14 +68,15 @@ export class Pipeline {
       forward(res, req, this.#runtimes[route.index]!, this.#services, record);
       return;
     }
-    const creds = this.#credentials!.resolve(req);
+    const provider = authn!.providers.forRoute(route);
+    const creds = authn!.credentials.resolve(req, provider.id);
     const decision = decide(route, req, creds.identity);
     if (decision.kind === 'allow') {
       forward(res, req, this.#runtimes[route.index]!, this.#services, record);
       return;
     }
     if (decision.kind === 'login') {
-      auth!.loginRequired(res, req, creds, record);
+      authn!.service.loginRequired(res, req, creds, record, provider.id);
       return;
     }
     this.#answerError(res, req, record, Errors.FORBIDDEN);

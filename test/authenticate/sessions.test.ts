@@ -35,7 +35,7 @@ function profile(overrides: Partial<IdentityProfile> = {}): IdentityProfile {
 function setup() {
   const db = new MemoryDatabroker({ logger: pino({ level: 'silent' }), sweepIntervalMs: 0 });
   const keys = new AuthKeys(Buffer.alloc(32, 1), Buffer.alloc(32, 2));
-  const sessions = new Sessions(db, 'idp-1', 14 * HOUR);
+  const sessions = new Sessions(db, 14 * HOUR);
   const handles = new SessionHandles(keys.sessionHandle);
   const jwts = new SessionJwts(keys.sessionJwt);
   const accounts = new ServiceAccounts(db, keys.serviceAccountPepper);
@@ -66,10 +66,12 @@ describe('headerCredential', () => {
 describe('sessions and credentials', () => {
   it('a new session always gets a fresh random id and is live', async () => {
     const { sessions } = setup();
-    const a = await sessions.create(profile());
-    const b = await sessions.create(profile());
+    const a = await sessions.create(profile(), 'idp-1');
+    const b = await sessions.create(profile(), 'idp-1');
     assert.notEqual(a.id, b.id);
-    assert.ok(sessions.live(a.id));
+    assert.ok(sessions.live(a.id, 'idp-1'));
+    assert.equal(sessions.live(a.id, 'idp-2'), null, 'a session is valid only for its provider');
+    assert.ok(sessions.live(a.id, null));
   });
 
   it('liveness: expired, other provider, or an expired access token without refresh token end a session', () => {
@@ -88,42 +90,43 @@ describe('sessions and credentials', () => {
 
   it('the cookie handle resolves to the session; a tampered one is a bad cookie; after end() it is no session', async () => {
     const { sessions, handles, resolver } = setup();
-    const s = await sessions.create(profile());
+    const s = await sessions.create(profile(), 'idp-1');
     const cookie = handles.issue(s.id);
-    const ok = resolver.resolve(req(['cookie', `other=1; _pomerium=${cookie}`]));
+    const ok = resolver.resolve(req(['cookie', `other=1; _pomerium=${cookie}`]), 'idp-1');
+    assert.equal(resolver.resolve(req(['cookie', `_pomerium=${cookie}`]), 'idp-2').identity, null, 'another provider’s route');
     assert.equal(ok.identity?.email, 'alice@example.com');
     assert.deepEqual(ok.identity?.groups, ['staff']);
-    const tampered = resolver.resolve(req(['cookie', `_pomerium=${cookie.slice(0, -2)}xx`]));
+    const tampered = resolver.resolve(req(['cookie', `_pomerium=${cookie.slice(0, -2)}xx`]), 'idp-1');
     assert.deepEqual([tampered.identity, tampered.badCookie], [null, true]);
     await sessions.end(s.id);
-    const ended = resolver.resolve(req(['cookie', `_pomerium=${cookie}`]));
+    const ended = resolver.resolve(req(['cookie', `_pomerium=${cookie}`]), 'idp-1');
     assert.deepEqual([ended.identity, ended.badCookie], [null, true]);
   });
 
   it('one good copy among bad ones wins', async () => {
     const { sessions, handles, resolver } = setup();
-    const s = await sessions.create(profile());
-    const res = resolver.resolve(req(['cookie', `_pomerium=v1.bogus.x; _pomerium=${handles.issue(s.id)}`]));
+    const s = await sessions.create(profile(), 'idp-1');
+    const res = resolver.resolve(req(['cookie', `_pomerium=v1.bogus.x; _pomerium=${handles.issue(s.id)}`]), 'idp-1');
     assert.equal(res.identity?.sessionId, s.id);
   });
 
   it('a session JWT works only on the route host it was minted for', async () => {
     const { sessions, jwts, resolver } = setup();
-    const s = await sessions.create(profile());
+    const s = await sessions.create(profile(), 'idp-1');
     const jwt = jwts.issue({ sessionId: s.id, userId: 'user-1', issuer: 'auth.example.com', audience: 'app.example.com' }, Date.now());
-    assert.equal(resolver.resolve(req(['authorization', `Pomerium ${jwt}`])).identity?.sessionId, s.id);
-    assert.equal(resolver.resolve(req(['x-pomerium-authorization', jwt])).identity?.sessionId, s.id);
-    const elsewhere = resolver.resolve(req(['authorization', `Pomerium ${jwt}`], 'other.example.com'));
+    assert.equal(resolver.resolve(req(['authorization', `Pomerium ${jwt}`]), 'idp-1').identity?.sessionId, s.id);
+    assert.equal(resolver.resolve(req(['x-pomerium-authorization', jwt]), 'idp-1').identity?.sessionId, s.id);
+    const elsewhere = resolver.resolve(req(['authorization', `Pomerium ${jwt}`], 'other.example.com'), 'idp-1');
     assert.deepEqual([elsewhere.identity, elsewhere.fromHeader], [null, true]);
   });
 
   it('a service-account token resolves to its account until revoked', async () => {
     const { accounts, resolver } = setup();
     const { token, account } = await accounts.create('ci-bot');
-    const who = resolver.resolve(req(['authorization', `Bearer Pomerium-${token}`])).identity;
+    const who = resolver.resolve(req(['authorization', `Bearer Pomerium-${token}`]), 'idp-1').identity;
     assert.deepEqual([who?.kind, who?.userId], ['service_account', 'sa:ci-bot']);
     await accounts.revoke(account.id);
-    assert.equal(resolver.resolve(req(['authorization', `Pomerium ${token}`])).identity, null);
+    assert.equal(resolver.resolve(req(['authorization', `Pomerium ${token}`]), 'idp-1').identity, null);
   });
 });
 
