@@ -93,7 +93,7 @@ const req: ProxyRequest = {
   secure: true,
   requestId: '8f0c9a2e-5b1d-4c3e-9f7a-1b2c3d4e5f60',
 };
-const opts = { cookieName: '_pomerium', xffNumTrustedHops: 0, skipXffAppend: false };
+const opts = { cookieName: '_pomerium', xffNumTrustedHops: 0, skipXffAppend: false, claimHeaderNames: new Set<string>() };
 
 // What undici hands over for a typical HTML response.
 const upstream: UpstreamResponseHeaders = {

@@ -12,6 +12,7 @@ import { AccessLog } from '../telemetry/access-log.js';
 import { createLogger, flushLogger, type Logger } from '../telemetry/logger.js';
 import { UpstreamPools } from '../upstream/pools.js';
 import { createAuthentication } from '../authenticate/setup.js';
+import { UpstreamIdentity } from '../identity/upstream-identity.js';
 import { MemoryDatabroker } from '../databroker/memory.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { serviceAccountCommands } from '../control/service-account-commands.js';
@@ -36,11 +37,19 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
   for (const w of warnings) log.warn({ file: w.file, line: w.line, key: w.key }, w.message);
 
   const lifecycle = new Lifecycle();
+  const identity = new UpstreamIdentity(config);
   const services: ProxyServices = {
     config,
     logger: log,
     accessLog: new AccessLog(log, config.xffNumTrustedHops),
     lifecycle,
+    identity,
+    headerOptions: {
+      cookieName: config.cookie.name,
+      xffNumTrustedHops: config.xffNumTrustedHops,
+      skipXffAppend: config.skipXffAppend,
+      claimHeaderNames: identity.claimHeaderNames,
+    },
   };
   const pools = new UpstreamPools(config);
   const router = new Router(config.routes);

@@ -1,14 +1,28 @@
 // The global options: everything in Config except the routes. Defaults are
 // Pomerium's (pom:config/options.go defaultOptions) unless noted.
 import { resolveControlSocketPath } from '../control/socket-path.js';
+import { claimHeaderNameProblem, claimHeadersFromList, splitClaimList } from '../identity/claim-headers.js';
+import { parseSigningKeys } from '../identity/signing-keys.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { parseAddress } from './address.js';
 import { decodeCaBundle, decodeServerCertificates } from './certificates.js';
-import { readBool, readDurationMs, readString, readStringList, readStringMap, readUint32, type Options } from './fields.js';
+import { decodeEnum } from './enum.js';
+import { readBool, readDurationMs, readList, readString, readStringList, readStringMap, readUint32, type Options } from './fields.js';
 import type { Findings, Located } from './findings.js';
 import { globalResponseHeaders, isFieldValue, isToken, readHeaderMap } from './headers.js';
-import { decodeCookieSecret, decodeIdpClientSecret, decodeSharedSecret } from './secrets.js';
-import type { CertificatePair, Config, CookieOptions, HeaderEntry, IdpOptions, ListenAddress, LogLevel, SameSite } from './types.js';
+import { decodeCookieSecret, decodeIdpClientSecret, decodeSharedSecret, valueOrFile } from './secrets.js';
+import type {
+  CertificatePair,
+  ClaimHeader,
+  Config,
+  CookieOptions,
+  HeaderEntry,
+  IdpOptions,
+  JwtIssuerFormat,
+  ListenAddress,
+  LogLevel,
+  SameSite,
+} from './types.js';
 
 export type GlobalConfig = Omit<Config, 'file' | 'routes'>;
 
@@ -222,6 +236,9 @@ export function decodeGlobal(f: Findings, options: Options, configFile: string, 
     idp: decodeIdp(f, options, dir),
     certificateAuthority: decodeCaBundle(f, options, 'certificate_authority', dir),
     passIdentityHeaders: readOr(f, options.get('pass_identity_headers'), readBool, false),
+    signingKeys: decodeSigningKeys(f, options, dir),
+    jwtClaimsHeaders: decodeClaimHeaders(f, options.get('jwt_claims_headers')),
+    jwtIssuerFormat: decodeIssuerFormat(f, options.get('jwt_issuer_format')) ?? 'hostOnly',
     programmaticRedirectDomains: decodeProgrammaticDomains(f, options),
     controlSocket: decodeControlSocket(f, options, configFile),
   };
@@ -274,4 +291,78 @@ function decodeControlSocket(f: Findings, options: Options, configFile: string):
   const loc = options.get('control_socket');
   const configured = loc === undefined ? undefined : readString(f, loc);
   return resolveControlSocketPath(configured ?? null, configFile, process.env);
+}
+
+/**
+ * `signing_key` / `signing_key_file`: PEM private keys (or their base64),
+ * each checked now so a bad key stops start-up rather than every request.
+ * Unset (or an empty signing_key) means a key derived from shared_secret.
+ */
+function decodeSigningKeys(f: Findings, options: Options, dir: string): string[] {
+  const value = valueOrFile(f, options, 'signing_key', dir);
+  if (value === undefined || value === null || (!value.fromFile && value.text.trim() === '')) return [];
+  if (value.text.trim() === '') {
+    f.error(value.loc, 'the file is empty');
+    return [];
+  }
+  const parsed = parseSigningKeys(value.text);
+  if (!parsed.ok) {
+    f.error(value.loc, parsed.error);
+    return [];
+  }
+  return parsed.keys.map((k) => k.pem);
+}
+
+/**
+ * `jwt_claims_headers`: a map of header name → claim, or a list of claims
+ * (YAML list, or a string separated by commas or spaces) each sent as
+ * `x-pomerium-claim-<claim>` (pom:config/custom.go JWTClaimHeaders).
+ */
+function decodeClaimHeaders(f: Findings, loc: Located | undefined): ClaimHeader[] {
+  if (loc === undefined) return [];
+  const { node } = loc;
+  const entries: { header: ClaimHeader; at: Located }[] = [];
+  if (node.kind === 'map' || (node.kind === 'scalar' && typeof node.value === 'string' && node.value.trimStart().startsWith('{'))) {
+    const pairs = readStringMap(f, loc);
+    if (pairs === undefined) return [];
+    for (const p of pairs) entries.push({ header: { name: p.name, lname: p.name.toLowerCase(), claim: p.value }, at: p.loc });
+  } else if (node.kind === 'list') {
+    const items = readList(f, loc) ?? [];
+    for (const item of items) {
+      const claim = readString(f, item);
+      if (claim !== undefined) entries.push({ header: claimHeadersFromList([claim])[0] as ClaimHeader, at: item });
+    }
+  } else {
+    const text = readString(f, loc);
+    if (text === undefined) return [];
+    for (const header of claimHeadersFromList(splitClaimList(text))) entries.push({ header, at: loc });
+  }
+  const out: ClaimHeader[] = [];
+  const seen = new Set<string>();
+  for (const { header, at } of entries) {
+    const problem = header.claim === '' ? 'must name a claim' : claimHeaderNameProblem(header.name);
+    if (problem !== null) f.error(at, `${header.name}: ${problem}`);
+    else if (seen.has(header.lname)) f.error(at, `${header.name} is set more than once (header names are case-insensitive)`);
+    else {
+      seen.add(header.lname);
+      out.push(header);
+    }
+  }
+  return out;
+}
+
+// Proto enum order (pom:pkg/grpc/config/config.proto IssuerFormat).
+const ISSUER_FORMATS = ['IssuerHostOnly', 'IssuerURI'];
+
+/** `jwt_issuer_format` (global or route): `hostOnly` or `uri`, as Pomerium decodes its enum; undefined when absent or invalid. */
+export function decodeIssuerFormat(f: Findings, loc: Located | undefined): JwtIssuerFormat | undefined {
+  if (loc === undefined) return undefined;
+  const text = readString(f, loc);
+  if (text === undefined) return undefined;
+  const name = decodeEnum(text, ISSUER_FORMATS);
+  if (name === null) {
+    f.error(loc, `unknown issuer format ${JSON.stringify(text)} (hostOnly or uri)`);
+    return undefined;
+  }
+  return name === 'IssuerURI' ? 'uri' : 'hostOnly';
 }

@@ -53,6 +53,10 @@ const GLOBAL_KEYS: ReadonlySet<string> = new Set([
   'idp_scopes',
   'idp_request_params',
   'pass_identity_headers',
+  'signing_key',
+  'signing_key_file',
+  'jwt_claims_headers',
+  'jwt_issuer_format',
   'programmatic_redirect_domain_whitelist',
   // Postern's own: where the control socket of `postern service-account` lives.
   'control_socket',
@@ -103,11 +107,7 @@ const UNIMPLEMENTED_GLOBAL: ReadonlySet<string> = new Set([
   'authorize_internal_service_url',
   'override_certificate_name',
   'tls_derive',
-  'signing_key',
-  'signing_key_file',
-  'jwt_claims_headers',
   'jwt_groups_filter',
-  'jwt_issuer_format',
   'debug_address',
   'metrics_address',
   'metrics_basic_auth',
@@ -231,6 +231,7 @@ const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'policy',
   'pass_identity_headers',
   'show_error_details',
+  'jwt_issuer_format',
 ]);
 
 const REMOVED_ROUTE: ReadonlyMap<string, string> = new Map([
@@ -266,7 +267,6 @@ const UNIMPLEMENTED_ROUTE: ReadonlySet<string> = new Set([
   'idp_access_token_allowed_audiences',
   'identity_providers',
   'bearer_token_format',
-  'jwt_issuer_format',
   'depends_on',
   'mcp',
   'circuit_breaker_thresholds',

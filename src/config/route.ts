@@ -8,7 +8,7 @@ import { decodeEnum } from './enum.js';
 import { childKey, Options, readBool, readDurationMs, readString, type Entry } from './fields.js';
 import type { Findings, Located, Where } from './findings.js';
 import { parseFrom } from './from.js';
-import type { RouteDefaults } from './global.js';
+import { decodeIssuerFormat, type RouteDefaults } from './global.js';
 import { isToken, readHeaderMap, readHeaderNames, routeResponseHeaders } from './headers.js';
 import { routeKeyStatus, UNIMPLEMENTED_MESSAGE } from './keys.js';
 import { compileRe2, groupCount } from './regex.js';
@@ -260,6 +260,7 @@ export function decodeRoute(f: Findings, loc: Located, index: number, defaults: 
       ...clientPair(decodeClientCertificate(f, options, defaults.dir)),
     },
     access: decodeAccess(f, options),
+    jwtIssuerFormat: decodeIssuerFormat(f, options.get('jwt_issuer_format')) ?? null,
   };
   return f.errors.length > errorsBefore ? undefined : route;
 }

@@ -5,6 +5,8 @@
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type SameSite = '' | 'lax' | 'strict' | 'none';
 export type LoadBalancingPolicy = 'round_robin' | 'least_request' | 'random';
+/** Form of the `iss` claim of X-Pomerium-Jwt-Assertion: the route host, or `https://<host>/`. */
+export type JwtIssuerFormat = 'hostOnly' | 'uri';
 
 /** A header to set: the name as configured (case kept for the wire), the value verbatim. */
 export interface HeaderEntry {
@@ -12,6 +14,14 @@ export interface HeaderEntry {
   /** Lower-cased name, for comparisons. */
   readonly lname: string;
   readonly value: string;
+}
+
+/** One `jwt_claims_headers` entry: the header to send and the assertion claim it carries. */
+export interface ClaimHeader {
+  /** As configured (list form: `x-pomerium-claim-<claim>`). */
+  readonly name: string;
+  readonly lname: string;
+  readonly claim: string;
 }
 
 /** A certificate and its key, both as PEM, plus the DNS names it serves (from its SANs, else its CN). */
@@ -118,7 +128,7 @@ export interface Route {
   /** Lower-cased request header name. */
   readonly hostRewriteHeader: string | null;
   readonly preserveHostHeader: boolean;
-  /** Raw template values; rendered by the identity issue, passed verbatim until then. */
+  /** Raw template values (set_request_headers); identity/templates.ts compiles them (UpstreamIdentity.planFor). */
   readonly setRequestHeaders: readonly HeaderEntry[];
   /** Lower-cased names. */
   readonly removeRequestHeaders: readonly string[];
@@ -132,6 +142,8 @@ export interface Route {
   readonly loadBalancingPolicy: LoadBalancingPolicy;
   readonly tls: UpstreamTls;
   readonly access: RouteAccess;
+  /** `jwt_issuer_format` of this route; null = the global one. */
+  readonly jwtIssuerFormat: JwtIssuerFormat | null;
 }
 
 export interface IdpOptions {
@@ -184,6 +196,16 @@ export interface Config {
   /** Global `certificate_authority`, PEM, added to upstream trust roots. */
   readonly certificateAuthority: string | null;
   readonly passIdentityHeaders: boolean;
+  /**
+   * `signing_key` / `signing_key_file`: one PEM private key per entry (EC
+   * P-256 or RSA ≥ 2048 bits, checked at load). The first signs
+   * X-Pomerium-Jwt-Assertion; all are published in jwks.json. Empty = a key
+   * derived from shared_secret (identity/signing-keys.ts).
+   */
+  readonly signingKeys: readonly string[];
+  /** `jwt_claims_headers`, in configuration order. */
+  readonly jwtClaimsHeaders: readonly ClaimHeader[];
+  readonly jwtIssuerFormat: JwtIssuerFormat;
   /**
    * Hosts a programmatic login may send its token to (`pomerium_redirect_uri`);
    * `localhost` stands for every loopback host, as in Pomerium.

@@ -13,6 +13,7 @@ import type { ProxyServices } from './services.js';
 import { internalEndpoint, isUnder } from './internal-endpoints.js';
 import type { Authentication } from '../authenticate/setup.js';
 import { decide } from '../authorize/decision.js';
+import { jwksResponse, wellKnownPomeriumResponse } from '../identity/well-known.js';
 
 export class Pipeline {
   readonly #services: ProxyServices;
@@ -44,6 +45,8 @@ export class Pipeline {
       return;
     }
     const authn = this.#authentication;
+    // Served on every host, the authenticate host included (Pomerium does).
+    if (isUnder(req.path, '/.well-known/pomerium')) return this.#wellKnown(res, req, record);
     if (authn !== null && req.host === authn.service.host) {
       authn.service.handleAuthenticateHost(res, req, record);
       return;
@@ -58,21 +61,20 @@ export class Pipeline {
       }
       return;
     }
-    // Reserved for the identity endpoints (JWKS) of the authorization issue.
-    if (isUnder(req.path, '/.well-known/pomerium')) return this.#answerError(res, req, record, Errors.ENDPOINT_NOT_FOUND);
+    if (isUnder(req.path, '/.well-known/pomerium')) return this.#wellKnown(res, req, record);
     const route = this.#router.match(req.host, req.port ?? this.#defaultPort, req.path);
     if (route === null) return this.#answerError(res, req, record, Errors.ROUTE_NOT_FOUND);
     record.upstreamCluster = route.name;
     // Public routes skip the session lookup entirely.
     if (route.access.allowPublicUnauthenticatedAccess) {
-      forward(res, req, this.#runtimes[route.index]!, this.#services, record);
+      forward(res, req, this.#runtimes[route.index]!, this.#services, record, null);
       return;
     }
     const provider = authn!.providers.forRoute(route);
     const creds = authn!.credentials.resolve(req, provider.id);
     const decision = decide(route, req, creds.identity);
     if (decision.kind === 'allow') {
-      forward(res, req, this.#runtimes[route.index]!, this.#services, record);
+      forward(res, req, this.#runtimes[route.index]!, this.#services, record, creds.identity);
       return;
     }
     if (decision.kind === 'login') {
@@ -80,6 +82,24 @@ export class Pipeline {
       return;
     }
     this.#answerError(res, req, record, Errors.FORBIDDEN);
+  }
+
+  /** `/.well-known/pomerium` and its JWKS: public keys only, for upstreams that verify the assertion. */
+  #wellKnown(res: HttpResponse, req: ProxyRequest, record: AccessRecord): void {
+    const path = req.path;
+    let answer;
+    if (path === '/.well-known/pomerium' || path === '/.well-known/pomerium/') {
+      const authority = req.port === null ? req.host : `${req.host}:${req.port}`;
+      answer = wellKnownPomeriumResponse(authority, this.#services.config.authenticateServiceUrl, req.method, req.headers);
+    } else if (path === '/.well-known/pomerium/jwks.json') {
+      answer = jwksResponse(this.#services.identity.jwks, req.method, req.headers);
+    } else {
+      return this.#answerError(res, req, record, Errors.ENDPOINT_NOT_FOUND);
+    }
+    const headers = [...answer.headers, 'x-request-id', req.requestId];
+    for (const h of this.#services.config.setResponseHeaders) headers.push(h.name, h.value);
+    writeResponse(res, answer.status, headers, answer.body, this.#services.lifecycle.draining, req.method === 'HEAD');
+    this.#services.accessLog.finish(record, answer.status, 'well-known');
   }
 
   #answerError(res: HttpResponse, req: ProxyRequest, record: AccessRecord, spec: ErrorSpec): void {

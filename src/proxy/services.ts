@@ -3,10 +3,16 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { UpstreamIdentity } from '../identity/upstream-identity.js';
+import type { UpstreamHeaderOptions } from '../upstream/request-headers.js';
 
 export interface ProxyServices {
   readonly config: Config;
   readonly logger: Logger;
   readonly accessLog: AccessLog;
   readonly lifecycle: Lifecycle;
+  /** Signing keys, the assertion cache and each route's identity plan. */
+  readonly identity: UpstreamIdentity;
+  /** The configuration's options for building upstream request headers, built once. */
+  readonly headerOptions: UpstreamHeaderOptions;
 }

@@ -9,7 +9,10 @@ import type { ProxyRequest } from '../proxy/request.js';
 import type { ProxyServices } from '../proxy/services.js';
 import type { AccessRecord } from '../telemetry/access-log.js';
 import { Exchange } from './exchange.js';
-import { buildUpstreamHeaders } from './request-headers.js';
+import { buildUpstreamHeaders, type IdentityHeaders } from './request-headers.js';
+import type { Identity } from '../authenticate/sessions.js';
+import type { Route } from '../config/types.js';
+import { appendIdentityHeaders, templateContext } from '../identity/upstream-identity.js';
 import { upstreamPath, upstreamTarget } from './rewrite-path.js';
 import type { RouteRuntime } from './route-runtime.js';
 
@@ -36,22 +39,40 @@ export function strictestLimit(a: number, b: number): number {
   return Math.min(a, b);
 }
 
+/**
+ * The signed identity and rendered templates this request adds, or null when
+ * the route needs neither (no assertion is signed or looked up then).
+ */
+function identityHeaders(req: ProxyRequest, route: Route, services: ProxyServices, identity: Identity | null): IdentityHeaders | null {
+  const ui = services.identity;
+  const plan = ui.planFor(route);
+  if (!plan.needsAssertion && !plan.dynamicTemplates) return null;
+  // Cached per (session, host): a signature only when the cached one is about to expire.
+  const signed = plan.needsAssertion ? ui.signer.assertionFor(identity, route, req.host, Date.now()) : null;
+  const add: string[] = [];
+  if (plan.passIdentityHeaders) appendIdentityHeaders(add, signed!, req.headers);
+  let setValues: string[] | null = null;
+  if (plan.dynamicTemplates) {
+    const ctx = templateContext(identity, signed, req.headers);
+    setValues = plan.templates.map((t) => t.constant ?? t.render(ctx));
+  }
+  return { add, setValues };
+}
+
+/** `identity`: who is calling, null on a public route or for an anonymous caller. */
 export function forward(
   res: HttpResponse,
   req: ProxyRequest,
   rt: RouteRuntime,
   services: ProxyServices,
   record: AccessRecord,
+  identity: Identity | null,
 ): void {
   const { route } = rt;
   const config = services.config;
   const target = rt.balancer.pick();
   const to = route.to[target]!;
-  const headers = buildUpstreamHeaders(req, route, to, {
-    cookieName: config.cookie.name,
-    xffNumTrustedHops: config.xffNumTrustedHops,
-    skipXffAppend: config.skipXffAppend,
-  });
+  const headers = buildUpstreamHeaders(req, route, to, services.headerOptions, identityHeaders(req, route, services, identity));
   const query = req.query.length > 0 ? stripSessionQuery(req.query) : '';
   // uWS must see onData attached before this handler returns.
   const body = announcesBody(req.headers) ? new RequestBody(res) : null;

@@ -1,8 +1,9 @@
 // The request headers an upstream receives. The order of
 // operations is Envoy's as Pomerium drives it: hop-by-hop headers go, our
 // credentials and identity headers the client may not supply go, Host and
-// X-Forwarded-* are set, then the route's set_request_headers overwrite and
-// its remove_request_headers remove last (removal wins).
+// X-Forwarded-* are set, our identity headers are added, then the route's
+// set_request_headers overwrite and its remove_request_headers remove last
+// (removal wins).
 import type { HeaderEntry, Route, UpstreamTarget } from '../config/types.js';
 import { headerValue, type ProxyRequest } from '../proxy/request.js';
 import { isPomeriumAuthorization, stripSessionCookie } from '../proxy/clean-upstream.js';
@@ -14,6 +15,16 @@ export interface UpstreamHeaderOptions {
   readonly cookieName: string;
   readonly xffNumTrustedHops: number;
   readonly skipXffAppend: boolean;
+  /** Lower-case names of the jwt_claims_headers headers: only we may send them. */
+  readonly claimHeaderNames: ReadonlySet<string>;
+}
+
+/** What the identity of this request adds (src/identity), worked out per request. */
+export interface IdentityHeaders {
+  /** X-Pomerium-Jwt-Assertion, -For and the claim headers, flat pairs; empty when the route does not pass them. */
+  readonly add: readonly string[];
+  /** Rendered set_request_headers values, by index in route.setRequestHeaders; null: the configured values as they are. */
+  readonly setValues: readonly string[] | null;
 }
 
 /** What a route's header options mean for every request, worked out once per route. */
@@ -22,6 +33,10 @@ interface RoutePlan {
   readonly dropClient: ReadonlySet<string> | null;
   /** set_request_headers, one per lower-case name (last wins), minus removed names and Host. */
   readonly set: readonly HeaderEntry[];
+  /** For each entry of `set`, its index in route.setRequestHeaders (where its rendered value is). */
+  readonly setIndex: readonly number[];
+  /** remove_request_headers (without host): they also remove identity headers (removal wins). */
+  readonly removed: ReadonlySet<string>;
   /** A Host from set_request_headers: it outranks every host option. */
   readonly setHost: string | null;
   /** Which of the headers we compute survive: neither removed nor overwritten by the route. */
@@ -41,19 +56,27 @@ function planFor(route: Route): RoutePlan {
   // Envoy cannot remove Host; an upstream request without one is invalid.
   removed.delete('host');
   const setByName = new Map<string, HeaderEntry>();
-  for (const entry of route.setRequestHeaders) {
+  const indexOf = new Map<HeaderEntry, number>();
+  route.setRequestHeaders.forEach((entry, i) => {
     setByName.delete(entry.lname);
     setByName.set(entry.lname, entry);
-  }
+    indexOf.set(entry, i);
+  });
   const set: HeaderEntry[] = [];
+  const setIndex: number[] = [];
   for (const entry of setByName.values()) {
-    if (entry.lname !== 'host' && !removed.has(entry.lname)) set.push(entry);
+    if (entry.lname !== 'host' && !removed.has(entry.lname)) {
+      set.push(entry);
+      setIndex.push(indexOf.get(entry)!);
+    }
   }
   const owned = (lname: string): boolean => !removed.has(lname) && !setByName.has(lname);
   const dropClient = new Set([...removed, ...setByName.keys()]);
   plan = {
     dropClient: dropClient.size === 0 ? null : dropClient,
     set,
+    setIndex,
+    removed,
     setHost: setByName.get('host')?.value ?? null,
     emitCookie: owned('cookie'),
     emitForwardedFor: owned('x-forwarded-for'),
@@ -77,6 +100,7 @@ export function buildUpstreamHeaders(
   route: Route,
   target: UpstreamTarget,
   opts: UpstreamHeaderOptions,
+  identity: IdentityHeaders | null = null,
 ): string[] {
   const plan = planFor(route);
   const h = req.headers;
@@ -128,7 +152,7 @@ export function buildUpstreamHeaders(
       case 'x-pomerium-reproxy-policy-hmac':
         continue;
       default:
-        if (isHopByHopRequest(name) || name.startsWith(CLAIM_PREFIX)) continue;
+        if (isHopByHopRequest(name) || name.startsWith(CLAIM_PREFIX) || opts.claimHeaderNames.has(name)) continue;
     }
     if (plan.dropClient !== null && plan.dropClient.has(name)) continue;
     out.push(name, value);
@@ -159,8 +183,15 @@ export function buildUpstreamHeaders(
     const kept = stripSessionCookie(cookie, opts.cookieName);
     if (kept.length !== 0) out.push('cookie', kept);
   }
+  if (identity !== null) {
+    const add = identity.add;
+    for (let i = 0; i < add.length; i += 2) {
+      if (!plan.removed.has(add[i]!)) out.push(add[i]!, add[i + 1]!);
+    }
+  }
   const set = plan.set;
-  for (let i = 0; i < set.length; i++) out.push(set[i].lname, set[i].value);
+  const values = identity?.setValues ?? null;
+  for (let i = 0; i < set.length; i++) out.push(set[i].lname, values === null ? set[i].value : values[plan.setIndex[i]!]!);
   return out;
 }
 

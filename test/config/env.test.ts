@@ -115,9 +115,9 @@ test('invalid environment values are errors with file env, line 0 and the variab
 });
 
 test('recognised but unimplemented variables warn; unsafe ones are errors', () => {
-  const warnings = fx.warnings(`${base()}${ROUTE}`, { AUTOCERT: 'true', JWT_CLAIMS_HEADERS: 'email' });
+  const warnings = fx.warnings(`${base()}${ROUTE}`, { AUTOCERT: 'true', JWT_GROUPS_FILTER: 'admins' });
   assert.match(warningFor(warnings, 'AUTOCERT').message, /not implemented/);
-  assert.equal(warningFor(warnings, 'JWT_CLAIMS_HEADERS').file, 'env');
+  assert.equal(warningFor(warnings, 'JWT_GROUPS_FILTER').file, 'env');
   assert.match(problemFor(fx.problems(base(), { DOWNSTREAM_MTLS_CA: 'x' }), 'DOWNSTREAM_MTLS_CA').message, /not supported yet/);
 });
 

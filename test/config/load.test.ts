@@ -98,9 +98,9 @@ test('invalid or removed global options are errors naming the key and its line',
 });
 
 test('unknown keys warn "unknown config option"; recognised unimplemented ones say so', () => {
-  const warnings = fx.warnings(`${base()}${ROUTE}colour: blue\nautocert: true\nmetrics_address: ":9090"\notel_traces_exporter: otlp\njwt_claims_headers: [email]\n`);
+  const warnings = fx.warnings(`${base()}${ROUTE}colour: blue\nautocert: true\nmetrics_address: ":9090"\notel_traces_exporter: otlp\njwt_groups_filter: [admins]\n`);
   assert.deepEqual([warningFor(warnings, 'colour').line, warningFor(warnings, 'colour').message], [8, 'unknown config option']);
-  for (const key of ['autocert', 'metrics_address', 'otel_traces_exporter', 'jwt_claims_headers']) {
+  for (const key of ['autocert', 'metrics_address', 'otel_traces_exporter', 'jwt_groups_filter']) {
     assert.equal(warningFor(warnings, key).message, 'recognised Pomerium option, not implemented by this version of Postern', key);
   }
 });

@@ -6,7 +6,7 @@ import type { Route } from '../../src/config/types.js';
 import { buildUpstreamHeaders, type UpstreamHeaderOptions } from '../../src/upstream/request-headers.js';
 import { header, makeRoute, type RouteOverrides } from '../helpers/route.js';
 
-const OPTS: UpstreamHeaderOptions = { cookieName: '_pomerium', xffNumTrustedHops: 0, skipXffAppend: false };
+const OPTS: UpstreamHeaderOptions = { cookieName: '_pomerium', xffNumTrustedHops: 0, skipXffAppend: false, claimHeaderNames: new Set(['x-email']) };
 
 function request(headers: readonly [string, string][], overrides: Partial<ProxyRequest> = {}): ProxyRequest {
   const hasHost = headers.some(([n]) => n === 'host');
@@ -337,7 +337,12 @@ describe('buildUpstreamHeaders: properties', () => {
     hostRewriteHeader: fc.option(fc.constantFrom('x-a', 'cookie', 'authorization'), { nil: null }),
     removeRequestHeaders: fc.subarray(['host', 'x-a', 'x-request-id', 'cookie', 'x-forwarded-host']),
   });
-  const optsArb = fc.record({ cookieName: fc.constant('_pomerium'), xffNumTrustedHops: fc.nat(2), skipXffAppend: fc.boolean() });
+  const optsArb = fc.record({
+    cookieName: fc.constant('_pomerium'),
+    xffNumTrustedHops: fc.nat(2),
+    skipXffAppend: fc.boolean(),
+    claimHeaderNames: fc.constant(new Set(['x-email', 'x-groups']) as ReadonlySet<string>),
+  });
 
   it('whatever a client sends, no credential, forged identity, hop-by-hop header or second Host reaches the upstream', () => {
     fc.assert(
@@ -385,5 +390,33 @@ describe('buildUpstreamHeaders: properties', () => {
         assert.deepEqual(passed, headers);
       }),
     );
+  });
+});
+
+describe('buildUpstreamHeaders: identity headers', () => {
+  it('a client copy of a jwt_claims_headers header (map form) never reaches the upstream', () => {
+    const route = makeRoute();
+    const out = buildUpstreamHeaders(request([['x-email', 'ceo@example.com'], ['x-other', 'kept']]), route, route.to[0], OPTS);
+    assert.deepEqual(values(out, 'x-email'), []);
+    assert.deepEqual(values(out, 'x-other'), ['kept']);
+  });
+
+  it('our identity headers are added in place of client copies, and remove_request_headers still wins', () => {
+    const route = makeRoute({ removeRequestHeaders: ['x-pomerium-claim-groups'] });
+    const identity = { add: ['x-pomerium-jwt-assertion', 'signed.jwt.value', 'x-email', 'alice@example.com', 'x-pomerium-claim-groups', 'a,b'], setValues: null };
+    const req = request([['x-pomerium-jwt-assertion', 'forged'], ['x-email', 'forged@example.com']]);
+    const out = buildUpstreamHeaders(req, route, route.to[0], OPTS, identity);
+    assert.deepEqual(values(out, 'x-pomerium-jwt-assertion'), ['signed.jwt.value']);
+    assert.deepEqual(values(out, 'x-email'), ['alice@example.com']);
+    assert.deepEqual(values(out, 'x-pomerium-claim-groups'), []);
+  });
+
+  it('rendered set_request_headers values replace the configured templates, by their index', () => {
+    const route = makeRoute({
+      setRequestHeaders: [header('X-User', '${pomerium.jwt}'), header('X-Fixed', 'v'), header('X-User', 'second wins')],
+    });
+    const out = buildUpstreamHeaders(request([]), route, route.to[0], OPTS, { add: [], setValues: ['rendered-0', 'v', 'rendered-2'] });
+    assert.deepEqual(values(out, 'x-user'), ['rendered-2']);
+    assert.deepEqual(values(out, 'x-fixed'), ['v']);
   });
 });
