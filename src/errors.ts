@@ -49,6 +49,7 @@ export const Errors = Object.freeze({
   ROUTE_NOT_FOUND: spec('PST_ROUTE_NOT_FOUND', 404, 'no route matches this request'),
   ENDPOINT_NOT_FOUND: spec('PST_ENDPOINT_NOT_FOUND', 404, 'no such Postern endpoint'),
   FORBIDDEN: spec('PST_FORBIDDEN', 403, 'access to this route is not allowed'),
+  CLIENT_CERTIFICATE_REQUIRED: spec('PST_CLIENT_CERTIFICATE_REQUIRED', 495, 'a valid client certificate is required to access this page'),
 
   // Sign-in and sessions.
   UNAUTHENTICATED: spec('PST_UNAUTHENTICATED', 401, 'sign-in required'),

@@ -32,9 +32,12 @@ export function createAuthentication(
   logger: Logger,
   onRequestDone: (record: AccessRecord, status: number, details: string) => void,
 ): Authentication | null {
-  if (config.authenticateServiceUrl === null || config.idp.providerUrl === '' || config.idp.clientId === '') return null;
+  if (config.authenticateServiceUrl === null || config.idp.providerUrl === '') return null;
   const keys = new AuthKeys(config.sharedSecret, config.cookie.secret);
-  const providers = new IdentityProviders(config, new URL('/oauth2/callback', config.authenticateServiceUrl).toString());
+  // A route's own idp_client_id is another client at the same provider.
+  const providers = new IdentityProviders(config, new URL('/oauth2/callback', config.authenticateServiceUrl).toString(), (route) =>
+    route.idpClient === null ? config.idp : { ...config.idp, ...route.idpClient },
+  );
   const sessions = new Sessions(db, config.cookie.expireMs);
   const handles = new SessionHandles(keys.sessionHandle);
   const jwts = new SessionJwts(keys.sessionJwt);

@@ -8,6 +8,7 @@ import { runDemo } from './demo.js';
 import { runServiceAccount } from './service-account.js';
 import { runDevIdp } from './dev-idp.js';
 import { runHashPassword } from './hash-password.js';
+import { runPolicyTest } from './policy-test.js';
 
 const USAGE = `Usage: postern <command> [options]
 
@@ -17,6 +18,8 @@ Commands:
   demo                  run the local demo (a demo upstream behind the proxy, on loopback)
   dev-idp --config FILE run a development OpenID provider on loopback (never started by serve)
   hash-password         print the argon2id hash of a password read on stdin
+  policy test --config FILE --route NAME --as IDENTITY.json --request "GET /path"
+                        explain the decision a route's policy makes for a request
   service-account create|list|revoke --config FILE ...
                         manage machine tokens of a running proxy (postern service-account --help)
 
@@ -70,6 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'service-account') return runServiceAccount(argv.slice(1), process.env);
   if (argv[0] === 'dev-idp') return runDevIdp(argv.slice(1));
   if (argv[0] === 'hash-password') return runHashPassword(argv.slice(1));
+  if (argv[0] === 'policy') return runPolicyTest(argv.slice(1), process.env);
   const args = parseArgs(argv);
   if (args.flags.has('version')) {
     process.stdout.write(`postern ${version()}\n`);

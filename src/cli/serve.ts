@@ -9,6 +9,7 @@ import { Pipeline } from '../proxy/pipeline.js';
 import { Router } from '../proxy/router.js';
 import type { ProxyServices } from '../proxy/services.js';
 import { AccessLog } from '../telemetry/access-log.js';
+import { AuthorizeLog } from '../telemetry/authorize-log.js';
 import { createLogger, flushLogger, type Logger } from '../telemetry/logger.js';
 import { UpstreamPools } from '../upstream/pools.js';
 import { createAuthentication } from '../authenticate/setup.js';
@@ -42,6 +43,7 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
     config,
     logger: log,
     accessLog: new AccessLog(log, config.xffNumTrustedHops),
+    authorizeLog: new AuthorizeLog(log),
     lifecycle,
     identity,
     headerOptions: {

@@ -1,10 +1,14 @@
-// A route's access options, parsed now and compiled by the policy engine
-// later. Pomerium's combination rules (pom:config/policy.go Validate): a
-// public route has no allow-lists, and "any authenticated user" is not
-// combined with user or domain lists.
+// A route's access options, parsed and checked now; the proxy compiles them
+// into the route's policy (authorize/route-policy.ts). Pomerium's
+// combination rules (pom:config/policy.go Validate): a public route has no
+// allow-lists, and "any authenticated user" is not combined with user or
+// domain lists. The PPL `policy` is parsed and compiled here too, so a
+// mistake in it is reported with its line and the criterion at fault.
+import { formatPath, type PplPath } from '../authorize/ppl/ast.js';
+import { routePolicyProblems } from '../authorize/route-policy.js';
 import { readBool, readList, readMap, readStringList, type Options } from './fields.js';
 import type { Findings, Located } from './findings.js';
-import { toPlain } from './source.js';
+import { toPlain, type MapEntry, type SourceNode } from './source.js';
 import type { RouteAccess } from './types.js';
 
 function bool(f: Findings, loc: Located | undefined): boolean {
@@ -36,6 +40,36 @@ function readPolicy(f: Findings, loc: Located | undefined): unknown {
   return toPlain(loc.node);
 }
 
+/** The line of the value at `path` below `node` (the key's line for a map entry), as deep as the path goes. */
+function lineAt(node: SourceNode, path: PplPath): number {
+  let line = node.line;
+  let current: SourceNode | undefined = node;
+  for (const segment of path) {
+    if (current === undefined) break;
+    if (typeof segment === 'number' && current.kind === 'list') {
+      current = current.items[segment];
+      if (current !== undefined) line = current.line;
+    } else if (typeof segment === 'string' && current.kind === 'map') {
+      const entry: MapEntry | undefined = current.entries.find((e) => e.name === segment);
+      if (entry !== undefined) line = entry.line;
+      current = entry?.value;
+    } else {
+      break;
+    }
+  }
+  return line;
+}
+
+/** Reports each policy problem at the place in the route it names (`policy…`, or the allow option it came from). */
+function reportPolicyProblems(f: Findings, options: Options, access: RouteAccess): void {
+  for (const problem of routePolicyProblems(access)) {
+    const [head, ...rest] = problem.path;
+    const loc = typeof head === 'string' ? options.get(head) : undefined;
+    if (loc === undefined) continue;
+    f.errorAt({ file: loc.node.file, line: lineAt(loc.node, rest), key: formatPath(rest, loc.key) }, problem.message);
+  }
+}
+
 export function decodeAccess(f: Findings, options: Options): RouteAccess {
   const publicLoc = options.get('allow_public_unauthenticated_access');
   const anyUserLoc = options.get('allow_any_authenticated_user');
@@ -65,5 +99,6 @@ export function decodeAccess(f: Findings, options: Options): RouteAccess {
   if (access.allowAnyAuthenticatedUser && lists) {
     f.error(anyUserLoc as Located, 'cannot be combined with allowed_users or allowed_domains');
   }
+  reportPolicyProblems(f, options, access);
   return access;
 }

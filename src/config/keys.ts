@@ -232,6 +232,9 @@ const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'pass_identity_headers',
   'show_error_details',
   'jwt_issuer_format',
+  'idp_client_id',
+  'idp_client_secret',
+  'idp_client_secret_file',
 ]);
 
 const REMOVED_ROUTE: ReadonlyMap<string, string> = new Map([
@@ -244,8 +247,6 @@ const UNSUPPORTED_ROUTE: ReadonlyMap<string, string> = new Map([
   ['response', `${NOT_SUPPORTED}: direct responses; Pomerium would answer instead of proxying to \`to\``],
   ['tls_downstream_client_ca', `${NOT_SUPPORTED}: client certificates are not verified, so the route would be open`],
   ['tls_downstream_client_ca_file', `${NOT_SUPPORTED}: client certificates are not verified, so the route would be open`],
-  ['idp_client_id', `${NOT_SUPPORTED}: a per-route identity provider; the global one would let its users in`],
-  ['idp_client_secret', `${NOT_SUPPORTED}: a per-route identity provider; the global one would let its users in`],
   ['sub_policies', `${NOT_SUPPORTED}: sub-policies (their deny rules would be ignored)`],
 ]);
 

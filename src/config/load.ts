@@ -75,13 +75,13 @@ function warnShadowedRoutes(f: Findings, routes: readonly DecodedRoute[]): void 
  * hosted authenticate service to fall back on, as Pomerium does.
  */
 function checkSignInConfigured(f: Findings, global: GlobalConfig, routes: readonly DecodedRoute[]): void {
-  const missing: string[] = [];
-  if (global.authenticateServiceUrl === null) missing.push('authenticate_service_url');
-  if (global.idp.providerUrl === '') missing.push('idp_provider_url');
-  if (global.idp.clientId === '') missing.push('idp_client_id');
-  if (missing.length === 0) return;
   for (const { route, at } of routes) {
-    if (!route.access.allowPublicUnauthenticatedAccess) {
+    if (route.access.allowPublicUnauthenticatedAccess) continue;
+    const missing: string[] = [];
+    if (global.authenticateServiceUrl === null) missing.push('authenticate_service_url');
+    if (global.idp.providerUrl === '') missing.push('idp_provider_url');
+    if (global.idp.clientId === '' && route.idpClient === null) missing.push('idp_client_id');
+    if (missing.length > 0) {
       f.errorAt(at, `route requires sign-in, but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
     }
   }

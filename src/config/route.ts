@@ -8,6 +8,7 @@ import { decodeEnum } from './enum.js';
 import { childKey, Options, readBool, readDurationMs, readString, type Entry } from './fields.js';
 import type { Findings, Located, Where } from './findings.js';
 import { parseFrom } from './from.js';
+import { decodeIdpClientSecret } from './secrets.js';
 import { decodeIssuerFormat, type RouteDefaults } from './global.js';
 import { isToken, readHeaderMap, readHeaderNames, routeResponseHeaders } from './headers.js';
 import { routeKeyStatus, UNIMPLEMENTED_MESSAGE } from './keys.js';
@@ -260,6 +261,7 @@ export function decodeRoute(f: Findings, loc: Located, index: number, defaults: 
       ...clientPair(decodeClientCertificate(f, options, defaults.dir)),
     },
     access: decodeAccess(f, options),
+    idpClient: decodeRouteIdpClient(f, options, defaults.dir),
     jwtIssuerFormat: decodeIssuerFormat(f, options.get('jwt_issuer_format')) ?? null,
   };
   return f.errors.length > errorsBefore ? undefined : route;
@@ -267,4 +269,17 @@ export function decodeRoute(f: Findings, loc: Located, index: number, defaults: 
 
 function clientPair(pair: { cert: string; key: string } | null): { clientCert: string | null; clientKey: string | null } {
   return { clientCert: pair?.cert ?? null, clientKey: pair?.key ?? null };
+}
+
+/** A route's own `idp_client_id` (and secret, inline or `_file`); the secret alone means nothing. */
+function decodeRouteIdpClient(f: Findings, options: Options, dir: string): Route['idpClient'] {
+  const idLoc = options.get('idp_client_id');
+  const clientId = idLoc === undefined ? '' : (readString(f, idLoc) ?? '');
+  const clientSecret = decodeIdpClientSecret(f, options, dir);
+  if (clientId === '') {
+    const secretLoc = options.get('idp_client_secret') ?? options.get('idp_client_secret_file');
+    if (secretLoc !== undefined && clientSecret !== '') f.error(secretLoc, 'is set without idp_client_id on this route');
+    return null;
+  }
+  return { clientId, clientSecret };
 }

@@ -142,6 +142,12 @@ export interface Route {
   readonly loadBalancingPolicy: LoadBalancingPolicy;
   readonly tls: UpstreamTls;
   readonly access: RouteAccess;
+  /**
+   * The route's own OAuth client at the global provider (`idp_client_id`,
+   * `idp_client_secret`); null: the global client. Sessions made with one
+   * client are not valid on routes of another.
+   */
+  readonly idpClient: { readonly clientId: string; readonly clientSecret: string } | null;
   /** `jwt_issuer_format` of this route; null = the global one. */
   readonly jwtIssuerFormat: JwtIssuerFormat | null;
 }

@@ -41,8 +41,9 @@ export function errorResponse(
   accept: string | undefined,
   contentType: string | undefined,
   securityHeaders: readonly HeaderEntry[],
+  detail: string = spec.message,
 ): ErrorResponse {
-  const page = renderErrorPage(errorFormat(accept, contentType), spec.status, statusText(spec.status), requestId, spec.message);
+  const page = renderErrorPage(errorFormat(accept, contentType), spec.status, statusText(spec.status), requestId, detail);
   const headers: string[] = [
     'content-type',
     page.contentType,

@@ -12,8 +12,15 @@ import type { Router } from './router.js';
 import type { ProxyServices } from './services.js';
 import { internalEndpoint, isUnder } from './internal-endpoints.js';
 import type { Authentication } from '../authenticate/setup.js';
-import { decide } from '../authorize/decision.js';
+import type { Credentials } from '../authenticate/credentials.js';
+import { policyInput } from '../authorize/input.js';
+import type { CompiledPolicy } from '../authorize/ppl/compile.js';
+import { accessDecision } from '../authorize/result.js';
+import { compileRoutePolicy } from '../authorize/route-policy.js';
+import { clientAddress } from './client-address.js';
 import { jwksResponse, wellKnownPomeriumResponse } from '../identity/well-known.js';
+
+const ANONYMOUS: Credentials = Object.freeze({ identity: null, badCookie: false, fromHeader: false });
 
 export class Pipeline {
   readonly #services: ProxyServices;
@@ -21,6 +28,8 @@ export class Pipeline {
   readonly #runtimes: readonly RouteRuntime[];
   readonly #defaultPort: number;
   readonly #authentication: Authentication | null;
+  /** Each route's policy (its PPL and legacy options), compiled once per configuration. */
+  readonly #policies: readonly CompiledPolicy[];
 
   /** `authentication` is null when no route needs sign-in (the configuration guarantees it). */
   constructor(services: ProxyServices, router: Router, runtimes: readonly RouteRuntime[], authentication: Authentication | null) {
@@ -29,6 +38,7 @@ export class Pipeline {
     this.#runtimes = runtimes;
     this.#defaultPort = services.config.insecureServer ? 80 : 443;
     this.#authentication = authentication;
+    this.#policies = services.config.routes.map((route) => compileRoutePolicy(route.access));
   }
 
   handle(res: HttpResponse, req: ProxyRequest, record: AccessRecord): void {
@@ -65,23 +75,33 @@ export class Pipeline {
     const route = this.#router.match(req.host, req.port ?? this.#defaultPort, req.path);
     if (route === null) return this.#answerError(res, req, record, Errors.ROUTE_NOT_FOUND);
     record.upstreamCluster = route.name;
-    // Public routes skip the session lookup entirely.
-    if (route.access.allowPublicUnauthenticatedAccess) {
-      forward(res, req, this.#runtimes[route.index]!, this.#services, record, null);
-      return;
+    const policy = this.#policies[route.index]!;
+    // Who is calling matters only to a policy that reads identity (a public
+    // route without identity rules skips the session lookup entirely).
+    let creds: Credentials = ANONYMOUS;
+    let idpId = '';
+    if (authn !== null && policy.reads.identity) {
+      idpId = authn.providers.forRoute(route).id;
+      creds = authn.credentials.resolve(req, idpId);
     }
-    const provider = authn!.providers.forRoute(route);
-    const creds = authn!.credentials.resolve(req, provider.id);
-    const decision = decide(route, req, creds.identity);
+    const ip = clientAddress(headerValue(req.headers, 'x-forwarded-for'), req.remoteAddress, this.#services.config.xffNumTrustedHops);
+    const result = policy.evaluate(policyInput(req, creds.identity, ip, new Date()));
+    this.#services.authorizeLog.write(req, ip, route.name, creds.identity, result);
+    const decision = accessDecision(result);
     if (decision.kind === 'allow') {
       forward(res, req, this.#runtimes[route.index]!, this.#services, record, creds.identity);
       return;
     }
     if (decision.kind === 'login') {
-      authn!.service.loginRequired(res, req, creds, record, provider.id);
+      // Without an authenticate service nobody can sign in: a plain 401.
+      if (authn === null) return this.#answerError(res, req, record, Errors.UNAUTHENTICATED);
+      authn.service.loginRequired(res, req, creds, record, idpId || authn.providers.forRoute(route).id);
       return;
     }
-    this.#answerError(res, req, record, Errors.FORBIDDEN);
+    const spec = decision.status === 495 ? Errors.CLIENT_CERTIFICATE_REQUIRED : decision.status === 404 ? Errors.ROUTE_NOT_FOUND : Errors.FORBIDDEN;
+    // The reasons are shown only where the route asks for it (show_error_details).
+    const detail = route.access.showErrorDetails ? `${spec.message} (${decision.reasons.join(', ')})` : undefined;
+    this.#answerError(res, req, record, spec, detail);
   }
 
   /** `/.well-known/pomerium` and its JWKS: public keys only, for upstreams that verify the assertion. */
@@ -102,13 +122,14 @@ export class Pipeline {
     this.#services.accessLog.finish(record, answer.status, 'well-known');
   }
 
-  #answerError(res: HttpResponse, req: ProxyRequest, record: AccessRecord, spec: ErrorSpec): void {
+  #answerError(res: HttpResponse, req: ProxyRequest, record: AccessRecord, spec: ErrorSpec, detail?: string): void {
     const page = errorResponse(
       spec,
       req.requestId,
       headerValue(req.headers, 'accept'),
       headerValue(req.headers, 'content-type'),
       this.#services.config.setResponseHeaders,
+      detail,
     );
     writeResponse(res, page.status, page.headers, page.body, this.#services.lifecycle.draining, req.method === 'HEAD');
     record.status = page.status;

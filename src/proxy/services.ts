@@ -2,6 +2,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { AccessLog } from '../telemetry/access-log.js';
+import type { AuthorizeLog } from '../telemetry/authorize-log.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { UpstreamIdentity } from '../identity/upstream-identity.js';
 import type { UpstreamHeaderOptions } from '../upstream/request-headers.js';
@@ -10,6 +11,7 @@ export interface ProxyServices {
   readonly config: Config;
   readonly logger: Logger;
   readonly accessLog: AccessLog;
+  readonly authorizeLog: AuthorizeLog;
   readonly lifecycle: Lifecycle;
   /** Signing keys, the assertion cache and each route's identity plan. */
   readonly identity: UpstreamIdentity;

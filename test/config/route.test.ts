@@ -98,7 +98,6 @@ const refused: ReadonlyArray<readonly [string, string, number, RegExp]> = [
   ['    allowed_groups: [admins]\n', 'routes[0].allowed_groups', 7, /config option was removed/],
   ['    set_authorization_header: pass_through\n', 'routes[0].set_authorization_header', 7, /config option was removed/],
   ['    tls_downstream_client_ca_file: /ca.pem\n', 'routes[0].tls_downstream_client_ca_file', 7, /not supported yet/],
-  ['    idp_client_id: other\n', 'routes[0].idp_client_id', 7, /not supported yet/],
 ];
 
 test('invalid route options are errors with the route key path and line', () => {

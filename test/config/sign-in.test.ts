@@ -46,3 +46,15 @@ test('an http:// identity provider is accepted only on loopback', () => {
     assert.equal(p.line, 4);
   }
 });
+
+test('a route may bring its own idp_client_id and secret; a secret alone is an error', () => {
+  const { config } = fx.load(
+    `${base()}authenticate_service_url: https://auth.example.com\nidp_provider_url: https://idp.example.com\nroutes:\n  - from: https://a.example.com\n    to: http://127.0.0.1:9000\n    allow_any_authenticated_user: true\n    idp_client_id: route-client\n    idp_client_secret: route-secret\n`,
+  );
+  assert.deepEqual(config.routes[0]!.idpClient, { clientId: 'route-client', clientSecret: 'route-secret' });
+  const p = problemFor(
+    fx.problems(`${base()}${'routes:\n  - from: https://a.example.com\n    to: http://127.0.0.1:9000\n    allow_any_authenticated_user: true\n    idp_client_secret: lonely\n'}`),
+    'routes[0].idp_client_secret',
+  );
+  assert.match(p.message, /without idp_client_id/);
+});

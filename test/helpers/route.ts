@@ -19,6 +19,7 @@ export function makeRoute(overrides: RouteOverrides = {}): Route {
     id: index.toString(16).padStart(16, '0'),
     location: `test:${index}`,
     jwtIssuerFormat: null,
+    idpClient: null,
     from: typeof from === 'object' ? from : makeFrom(from ?? 'https://app.example.com'),
     to: toList.map((t) => (typeof t === 'string' ? makeTarget(t) : t)),
     prefix: null,

@@ -39,7 +39,8 @@ const TABLE: readonly Row[] = [
   { who: user('alice-id', 'alice@example.com'), users: 200, domain: 200 },
   { who: user('bob-id', 'bob@other.org'), users: 200, domain: 403 },
   { who: user('carol-id', 'carol@EXAMPLE.com'), users: 403, domain: 200 },
-  { who: user('upper-id', 'ALICE@EXAMPLE.COM'), users: 200, domain: 200 },
+  // allowed_users compares the address exactly, as Pomerium does; only domains ignore case.
+  { who: user('upper-id', 'ALICE@EXAMPLE.COM'), users: 403, domain: 200 },
   { who: user('two-ats', 'a@b@example.com'), users: 403, domain: 403 },
   { who: user('suffix', 'eve@example.com.evil.org'), users: 403, domain: 403 },
   { who: user('prefix', 'eve@evilexample.com'), users: 403, domain: 403 },
