@@ -76,7 +76,7 @@ export async function runDemo(): Promise<number> {
   process.stderr.write(
     `\nPostern demo is running (TLS with a local CA: ${demo.caCertFile}; trust it, or accept the browser's warning).\n` +
       `  ${base('app.localhost')}      sign-in required, any demo user\n` +
-      `  ${base('admin.localhost')}    only alice may pass (bob gets 403)\n` +
+      `  ${base('admin.localhost')}    policy: group admins at example.com (alice; bob gets 403)\n` +
       `  ${base('public.localhost')}   no sign-in\n` +
       `  ${base('app.localhost')}.pomerium/   who you are, and sign out\n` +
       `Demo users (development identity provider at ${demo.issuer}):\n` +

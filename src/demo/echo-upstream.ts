@@ -7,7 +7,28 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * The claims of the identity assertion Postern sent, for display. The demo
+ * only decodes it; a real application verifies it against the proxy's
+ * /.well-known/pomerium/jwks.json (with jose, say) before trusting it.
+ */
+function assertionClaims(req: IncomingMessage): Record<string, unknown> | null {
+  const jwt = req.headers['x-pomerium-jwt-assertion'];
+  if (typeof jwt !== 'string') return null;
+  try {
+    return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
 function page(req: IncomingMessage): string {
+  const claims = assertionClaims(req);
+  const identity = claims
+    ? `<h2>Who is calling</h2><p>From the signed <code>X-Pomerium-Jwt-Assertion</code>:</p><table>${['sub', 'email', 'name', 'groups', 'sid', 'iss', 'aud', 'exp']
+        .map((k) => `<tr><th>${k}</th><td>${escapeHtml(Array.isArray(claims[k]) ? (claims[k] as unknown[]).join(', ') : String(claims[k] ?? ''))}</td></tr>`)
+        .join('')}</table>`
+    : '<p>No identity assertion (a public route, or pass_identity_headers is off).</p>';
   const rows = Object.entries(req.headers)
     .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(Array.isArray(v) ? v.join(', ') : (v ?? ''))}</td></tr>`)
     .join('\n');
@@ -17,7 +38,9 @@ function page(req: IncomingMessage): string {
 th{text-align:left;padding-right:1rem;vertical-align:top;white-space:nowrap}td{font-family:monospace;word-break:break-all}</style>
 </head><body>
 <h1>Demo upstream</h1>
-<p>This application sits behind Postern. This is the request it received:</p>
+<p>This application sits behind Postern.</p>
+${identity}
+<h2>The request it received</h2>
 <p><code>${escapeHtml(req.method ?? '')} ${escapeHtml(req.url ?? '')}</code></p>
 <table>${rows}</table>
 </body></html>`;

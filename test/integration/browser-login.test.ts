@@ -105,6 +105,9 @@ test('a browser signs in at the identity provider, sees who it is, signs out, an
   const upstreamPage = await page.content();
   assert.match(upstreamPage, /Demo upstream/);
   assert.match(upstreamPage, /through-postern/);
+  // The upstream received a signed identity naming alice.
+  assert.match(upstreamPage, /Who is calling/);
+  assert.match(upstreamPage, /alice@example\.com/);
   assert.doesNotMatch(upstreamPage, /_pomerium=/);
   const cookies = await context.cookies(app('/'));
   const session = cookies.find((c) => c.name === '_pomerium');
