@@ -76,6 +76,24 @@ export const Errors = Object.freeze({
   CONTROL_UNREACHABLE: spec('PST_CONTROL_UNREACHABLE', 0, 'cannot reach the running proxy'),
   CONTROL_BAD_REQUEST: spec('PST_CONTROL_BAD_REQUEST', 0, 'the control request is invalid'),
   SERVICE_ACCOUNT_INVALID: spec('PST_SERVICE_ACCOUNT_INVALID', 0, 'invalid service account settings'),
+
+  // The databroker's shared storage (Postgres).
+  DATABROKER_UNAVAILABLE: spec('PST_DATABROKER_UNAVAILABLE', 503, 'the databroker storage cannot be reached'),
+  DATABROKER_RECORD_UNREADABLE: spec('PST_DATABROKER_RECORD_UNREADABLE', 0, 'a stored record cannot be opened with the configured keys'),
+  DATABROKER_SCHEMA_TOO_NEW: spec('PST_DATABROKER_SCHEMA_TOO_NEW', 0, 'the databroker schema was migrated by a newer Postern'),
+
+  // The databroker's file storage.
+  DATABROKER_CORRUPT: spec('PST_DATABROKER_CORRUPT', 0, 'the databroker storage is corrupt or was tampered with'),
+  DATABROKER_IN_USE: spec('PST_DATABROKER_IN_USE', 0, 'the databroker directory is in use by another running process'),
+  DATABROKER_WRITE_FAILED: spec('PST_DATABROKER_WRITE_FAILED', 503, 'the session store cannot save changes'),
+
+  // The databroker's replicated peers.
+  DATABROKER_READ_ONLY: spec('PST_DATABROKER_READ_ONLY', 503, 'the session store is read-only: the databroker leader cannot be reached'),
+  DATABROKER_WRITE_UNCONFIRMED: spec('PST_DATABROKER_WRITE_UNCONFIRMED', 503, 'the databroker leader did not confirm the change'),
+  DATABROKER_WRITE_REFUSED: spec('PST_DATABROKER_WRITE_REFUSED', 503, 'the databroker refused the change'),
+
+  // The databroker's in-process replica.
+  DATABROKER_CLOSED: spec('PST_DATABROKER_CLOSED', 503, 'the session store is closed'),
 } satisfies Record<string, ErrorSpec>);
 
 export type ErrorName = keyof typeof Errors;

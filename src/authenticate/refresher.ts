@@ -3,6 +3,7 @@
 // expires, by one refresh at a time per session; a refresh the provider
 // refuses ends the session, while a provider that cannot be reached is
 // simply tried again on the next round.
+import type { Lease } from '../databroker/leases.js';
 import type { DataRecord } from '../databroker/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import { IdentityProviderRejected, type IdentityProfile } from './identity-provider.js';
@@ -15,6 +16,18 @@ const LEAD_MS = 60_000;
 /** Never refresh one session more often than this (Pomerium: 10 s). */
 const MIN_INTERVAL_MS = 10_000;
 const SCAN_INTERVAL_MS = 5_000;
+/** Pomerium's name for the lease its identity manager holds: one instance refreshes at a time. */
+export const IDENTITY_MANAGER_LEASE = 'identity_manager';
+
+export interface RefresherStart {
+  readonly intervalMs?: number;
+  /**
+   * The `identity_manager` lease of a store shared by several instances:
+   * each round scans only while this instance holds it, so every session is
+   * refreshed by one instance. Without it, every round scans.
+   */
+  readonly lease?: Lease;
+}
 
 /** When the session should next be refreshed (ms), or Infinity when it cannot or need not be. */
 export function refreshDueAt(data: SessionData): number {
@@ -46,6 +59,8 @@ export class SessionRefresher {
   readonly #logger: Logger;
   readonly #inFlight = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
+  #lease: Lease | null = null;
+  #scanning = false;
 
   constructor(sessions: Sessions, providers: IdentityProviders, logger: Logger) {
     this.#sessions = sessions;
@@ -53,15 +68,37 @@ export class SessionRefresher {
     this.#logger = logger;
   }
 
-  start(intervalMs = SCAN_INTERVAL_MS): void {
-    this.#timer = setInterval(() => void this.scan(), intervalMs);
+  start(options: RefresherStart = {}): void {
+    this.#lease = options.lease ?? null;
+    this.#timer = setInterval(() => void this.#round(), options.intervalMs ?? SCAN_INTERVAL_MS);
     this.#timer.unref();
   }
 
+  /** Stops scanning, lets refreshes in flight finish, and gives the lease to another instance. */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await Promise.allSettled(this.#inFlight.values());
+    try {
+      await this.#lease?.release();
+    } catch (err) {
+      this.#logger.warn({ lease: this.#lease?.name, error: err instanceof Error ? err.message : String(err) }, 'could not release the refresher lease; it expires by itself');
+    }
+  }
+
+  /** One timed round: a scan, while this instance holds the lease (when there is one). */
+  async #round(): Promise<void> {
+    // A slow provider must not pile rounds up: the next one starts after this one.
+    if (this.#scanning) return;
+    this.#scanning = true;
+    try {
+      if (this.#lease !== null && !(await this.#lease.hold())) return;
+      await this.scan();
+    } catch (err) {
+      this.#logger.warn({ lease: this.#lease?.name, error: err instanceof Error ? err.message : String(err) }, 'refresh round failed; trying again on the next one');
+    } finally {
+      this.#scanning = false;
+    }
   }
 
   /** Refreshes every session that is due; resolves when those refreshes have settled. */

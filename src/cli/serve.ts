@@ -14,7 +14,8 @@ import { createLogger, flushLogger, type Logger } from '../telemetry/logger.js';
 import { UpstreamPools } from '../upstream/pools.js';
 import { createAuthentication } from '../authenticate/setup.js';
 import { UpstreamIdentity } from '../identity/upstream-identity.js';
-import { MemoryDatabroker } from '../databroker/memory.js';
+import { openDatabroker } from '../databroker/open.js';
+import { IDENTITY_MANAGER_LEASE } from '../authenticate/refresher.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { serviceAccountCommands } from '../control/service-account-commands.js';
 import { buildRouteRuntimes } from '../upstream/route-runtime.js';
@@ -55,13 +56,23 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
   };
   const pools = new UpstreamPools(config);
   const router = new Router(config.routes);
-  const db = new MemoryDatabroker({ logger: log });
+  const db = await openDatabroker(config, log);
   const auth = createAuthentication(config, db, router, log, (record, status, details) => services.accessLog.finish(record, status, details));
-  auth?.refresher.start();
+  // Only the instance holding the lease refreshes sessions.
+  auth?.refresher.start({ lease: db.lease(IDENTITY_MANAGER_LEASE) });
   const control = auth ? await openControlSocket(config.controlSocket, serviceAccountCommands(auth.serviceAccounts, log), log) : null;
   const pipeline = new Pipeline(services, router, buildRouteRuntimes(config.routes, pools), auth);
   const frontEnd = new FrontEnd(uws, services, pipeline);
-  const listening = await frontEnd.listen();
+  let listening: Awaited<ReturnType<FrontEnd['listen']>>;
+  try {
+    listening = await frontEnd.listen();
+  } catch (err) {
+    // The file store locks its directory and the refresher holds a lease: hand both back.
+    await control?.close();
+    await auth?.refresher.stop();
+    await db.close();
+    throw err;
+  }
   log.info(
     { address: listening.host, port: listening.port, tls: !config.insecureServer, routes: config.routes.length },
     'listening',

@@ -195,20 +195,42 @@ export function decodeCaBundle(f: Findings, options: Options, name: string, dir:
     f.error(value.loc, 'must be a base64-encoded PEM certificate bundle');
     return null;
   }
+  return checkCaBundle(f, value.loc, pem);
+}
+
+/** The PEM bundle when every block in it is a certificate that parses; null with a problem recorded otherwise. */
+function checkCaBundle(f: Findings, loc: Located, pem: string): string | null {
   const blocks = pemBlocks(pem, 'CERTIFICATE');
   if (blocks.length === 0) {
-    f.error(value.loc, 'contains no PEM certificate');
+    f.error(loc, 'contains no PEM certificate');
     return null;
   }
   for (const [i, block] of blocks.entries()) {
     try {
       new X509Certificate(block);
     } catch {
-      f.error(value.loc, `certificate ${i + 1} of the bundle cannot be parsed`);
+      f.error(loc, `certificate ${i + 1} of the bundle cannot be parsed`);
       return null;
     }
   }
   return pem;
+}
+
+/** A CA bundle from a `*_file` key alone (keys with no inline form). null when not set or invalid. */
+export function decodeCaBundleFile(f: Findings, loc: Located | undefined, dir: string): string | null {
+  if (loc === undefined) return null;
+  const part = filePart(f, loc, dir);
+  return part === undefined ? null : checkCaBundle(f, loc, part.pem);
+}
+
+/**
+ * A certificate and its key from two `*_file` keys (keys with no inline
+ * form), checked to belong together; both or neither. null when unset or invalid.
+ */
+export function decodeCertificateFiles(f: Findings, cert: Located | undefined, key: Located | undefined, names: string, dir: string): CertificatePair | null {
+  const pair = pairOf(f, cert, key, names, (loc) => filePart(f, loc, dir));
+  if (pair === undefined) return null;
+  return loadPair(f, pair.cert, pair.key, pair.cert.path ?? pair.cert.loc.key) ?? null;
 }
 
 /**

@@ -6,6 +6,7 @@ import { parseSigningKeys } from '../identity/signing-keys.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { parseAddress } from './address.js';
 import { decodeCaBundle, decodeServerCertificates } from './certificates.js';
+import { decodeDatabroker } from './databroker.js';
 import { decodeEnum } from './enum.js';
 import { readBool, readDurationMs, readList, readString, readStringList, readStringMap, readUint32, type Options } from './fields.js';
 import type { Findings, Located } from './findings.js';
@@ -241,6 +242,7 @@ export function decodeGlobal(f: Findings, options: Options, configFile: string, 
     jwtIssuerFormat: decodeIssuerFormat(f, options.get('jwt_issuer_format')) ?? 'hostOnly',
     programmaticRedirectDomains: decodeProgrammaticDomains(f, options),
     controlSocket: decodeControlSocket(f, options, configFile),
+    databroker: decodeDatabroker(f, options, dir),
   };
   return { global, defaults: { dir, defaultUpstreamTimeoutMs, responseHeaders } };
 }

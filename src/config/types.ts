@@ -173,6 +173,53 @@ export interface CookieOptions {
   readonly secretGenerated: boolean;
 }
 
+/** `databroker_storage_type`; a file's fsync policy rides in its URL (`file:///dir?fsync=always`). */
+export type DatabrokerStorage =
+  | { readonly type: 'memory' }
+  | {
+      readonly type: 'file';
+      /** Absolute path of the store's directory (the path of the `file://` URL). */
+      readonly directory: string;
+      /** `always`: an fsync per write; `batch` (default): writes share fsyncs a few ms apart; `never`: the OS decides. */
+      readonly fsync: 'always' | 'batch' | 'never';
+    }
+  | {
+      readonly type: 'postgres';
+      /** The DSN as configured (URL or key=value form). Secret (it may hold a password): never logged. */
+      readonly connectionString: string;
+    };
+
+/** One member of a databroker peer group (`databroker_cluster_nodes`). */
+export interface DatabrokerClusterNode {
+  readonly id: string;
+  /** `host:port`, checked: where this node listens when it leads, and where the others dial it. */
+  readonly address: string;
+}
+
+/** A replicated peer group: set when `databroker_cluster_nodes` is. */
+export interface DatabrokerCluster {
+  readonly nodes: readonly DatabrokerClusterNode[];
+  /** `databroker_cluster_node_id`: which of the nodes this instance is. */
+  readonly nodeId: string;
+  /** `databroker_cluster_leader_id`, else the first node listed (Pomerium's rule without Raft). */
+  readonly leaderId: string;
+  /** `databroker_cluster_certificate_file` / `_key_file`: presented to the other members, both ways. */
+  readonly certificate: CertificatePair;
+  /** `databroker_cluster_ca_file`: PEM; the only roots peers are verified against. */
+  readonly caPem: string;
+}
+
+export interface DatabrokerOptions {
+  readonly storage: DatabrokerStorage;
+  /**
+   * `databroker_encryption_key` / `_file`: keys that seal stored values,
+   * 32 bytes each; the first seals, all open. Empty = a key derived from
+   * shared_secret (databroker/sealer.ts). Never logged.
+   */
+  readonly encryptionKeys: readonly Buffer[];
+  readonly cluster: DatabrokerCluster | null;
+}
+
 export interface Config {
   /** The file it was loaded from. */
   readonly file: string;
@@ -219,6 +266,7 @@ export interface Config {
   readonly programmaticRedirectDomains: readonly string[];
   /** Path of the local control socket (`control_socket`). */
   readonly controlSocket: string;
+  readonly databroker: DatabrokerOptions;
   readonly routes: readonly Route[];
 }
 

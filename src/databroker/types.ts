@@ -2,6 +2,7 @@
 // change feed. Reads are synchronous (they come from the in-process replica,
 // so the request path never waits on the network); writes are asynchronous
 // (a durable or remote backend acknowledges them only once they are safe).
+import type { Change } from './backend.js';
 
 export interface DataRecord<T = unknown> {
   /** Record type, e.g. `session`, `user`, `service_account`. */
@@ -20,7 +21,28 @@ export interface PutOptions {
   readonly expiresAt?: number | null;
 }
 
-export type ChangeListener = (change: { readonly type: string; readonly id: string; readonly record: DataRecord | null }) => void;
+/**
+ * What change listeners receive: a put (record set) or a deletion (record
+ * null), with the version it created. `resync` marks the changes that
+ * summarise a resynchronisation rather than a write: the replica jumped to a
+ * snapshot of the store (after a gap it could not fill, or because the
+ * store's history changed), and these say which records differ from before;
+ * they all carry the snapshot's version.
+ */
+export interface ChangeEvent extends Change {
+  readonly resync?: true;
+}
+
+/**
+ * Called for every change, in version order, once the change is applied and
+ * before the write that made it resolves. A listener may run after later
+ * changes were made, so it must read the change's own version, not the
+ * store's.
+ */
+export type ChangeListener = (change: ChangeEvent) => void;
+
+/** Fields to index, by record type: top-level string fields of the data, e.g. `{ session: ['userId'] }`. */
+export type IndexedFields = Readonly<Record<string, readonly string[]>>;
 
 export interface Databroker {
   /** The live record, or null when absent, deleted or expired. */

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { pino } from 'pino';
-import type { Logger } from '../../src/telemetry/logger.js';
-import { MemoryDatabroker, shardIndex } from '../../src/databroker/memory.js';
+import { Errors, PosternError } from '../../src/errors.js';
+import { MemoryDatabroker } from '../../src/databroker/memory.js';
 import type { DataRecord } from '../../src/databroker/types.js';
+import { capturingLogger } from './support.js';
 
 interface Seen {
   readonly type: string;
@@ -13,14 +13,8 @@ interface Seen {
   readonly version: number;
 }
 
-function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  return { logger, lines };
-}
-
 function broker(now: () => number = () => 1_000, shards?: number): MemoryDatabroker {
-  return new MemoryDatabroker({ logger: capturingLogger().logger, now, sweepIntervalMs: 0, ...(shards ? { shards } : {}) });
+  return new MemoryDatabroker({ logger: capturingLogger().logger, now, sweepIntervalMs: 0, sweepGraceMs: 0, ...(shards ? { shards } : {}) });
 }
 
 function watch(db: MemoryDatabroker): Seen[] {
@@ -100,7 +94,7 @@ test('deleting an expired record removes it as a change but resolves false: it w
   now = 2_000;
   assert.equal(await db.delete('t', 'a'), false);
   assert.deepEqual(seen.at(-1), { type: 't', id: 'a', record: null, version: 2 });
-  assert.equal(db.sweep(), 0);
+  assert.equal(await db.sweep(), 0);
 });
 
 test('the sweep removes expired records only, one change each', async () => {
@@ -111,7 +105,7 @@ test('the sweep removes expired records only, one change each', async () => {
   await db.put('u', 'c', 3, { expiresAt: 1_200 });
   const seen = watch(db);
   now = 2_000;
-  assert.equal(db.sweep(), 2);
+  assert.equal(await db.sweep(), 2);
   // Shard order decides which expired record goes first.
   assert.deepEqual(seen.map((c) => `${c.type}/${c.id}`).sort(), ['t/a', 'u/c']);
   assert.deepEqual(seen.map((c) => [c.record, c.version]), [
@@ -120,23 +114,37 @@ test('the sweep removes expired records only, one change each', async () => {
   ]);
   assert.equal(db.version, 5);
   assert.deepEqual(db.list('t').map((r) => r.id), ['b']);
-  assert.equal(db.sweep(), 0);
+  assert.equal(await db.sweep(), 0);
 });
 
-test('the periodic sweep runs on its interval and stops at close', async () => {
+test('the periodic sweep runs on its interval and stops at close, after which records stay readable and writes are refused', async () => {
   let now = 1_000;
-  const db = new MemoryDatabroker({ logger: capturingLogger().logger, now: () => now, sweepIntervalMs: 10 });
+  const db = new MemoryDatabroker({ logger: capturingLogger().logger, now: () => now, sweepIntervalMs: 10, sweepGraceMs: 0 });
   await db.put('t', 'a', 1, { expiresAt: 1_001 });
+  const kept = await db.put('t', 'b', 2, { expiresAt: 5_000 });
   const seen = watch(db);
   now = 2_000;
   await new Promise((resolve) => setTimeout(resolve, 40));
-  assert.deepEqual(seen.map((c) => c.record), [null]);
+  assert.deepEqual(seen.map((c) => [c.id, c.record]), [['a', null]]);
   await db.close();
-  await db.put('t', 'b', 1, { expiresAt: 2_001 });
-  now = 3_000;
+  assert.equal(db.get('t', 'b'), kept);
+  await assert.rejects(db.put('t', 'c', 1), (err: unknown) => err instanceof PosternError && err.spec === Errors.DATABROKER_CLOSED);
+  await assert.rejects(db.delete('t', 'b'), (err: unknown) => err instanceof PosternError && err.spec === Errors.DATABROKER_CLOSED);
+  now = 6_000;
   const version = db.version;
   await new Promise((resolve) => setTimeout(resolve, 40));
   assert.equal(db.version, version);
+});
+
+test('the sweep leaves records alone for the grace period after they expire', async () => {
+  let now = 1_000;
+  const db = new MemoryDatabroker({ logger: capturingLogger().logger, now: () => now, sweepIntervalMs: 0, sweepGraceMs: 500 });
+  await db.put('t', 'a', 1, { expiresAt: 1_100 });
+  now = 1_599;
+  assert.equal(db.get('t', 'a'), null);
+  assert.equal(await db.sweep(), 0);
+  now = 1_600;
+  assert.equal(await db.sweep(), 1);
 });
 
 test('an expiresAt that is not a finite number is refused', async () => {
@@ -162,23 +170,32 @@ test('a listener that throws is logged and neither breaks the write nor other li
   assert.equal((lines[0]!['err'] as { message: string }).message, 'listener broke');
 });
 
-test('listeners run synchronously, before put resolves', () => {
+test('listeners run before put resolves', async () => {
   const db = broker();
   const seen = watch(db);
-  void db.put('t', 'a', 1);
-  assert.equal(seen.length, 1);
+  const putting = db.put('t', 'a', 1).then(() => seen.length);
+  assert.equal(await putting, 1);
+});
+
+test('put refuses null or undefined data: deleting is what delete is for', async () => {
+  const db = broker();
+  await assert.rejects(db.put('t', 'a', null), TypeError);
+  await assert.rejects(db.put('t', 'a', undefined), TypeError);
+  assert.equal(db.version, 0);
 });
 
 test('changes made by a listener reach every listener after the change being delivered, in version order', async () => {
   const db = broker();
   const first: number[] = [];
   const second: number[] = [];
+  let nested: Promise<unknown> = Promise.resolve();
   db.onChange((c) => {
-    first.push((c as Seen).version);
-    if (c.id === 'a') void db.put('t', 'b', 2);
+    first.push(c.version);
+    if (c.id === 'a') nested = db.put('t', 'b', 2);
   });
-  db.onChange((c) => second.push((c as Seen).version));
+  db.onChange((c) => second.push(c.version));
   await db.put('t', 'a', 1);
+  await nested;
   assert.deepEqual(first, [1, 2]);
   assert.deepEqual(second, [1, 2]);
 });
@@ -193,18 +210,6 @@ test('unsubscribing stops delivery to that listener only, even when the same fun
   off();
   await db.put('t', 'b', 1);
   assert.deepEqual(calls, ['a', 'a', 'b']);
-});
-
-test('shard indexes stay in range and spread ids over every shard', () => {
-  fc.assert(
-    fc.property(fc.string(), fc.integer({ min: 1, max: 64 }), (id, shards) => {
-      const i = shardIndex(id, shards);
-      return Number.isInteger(i) && i >= 0 && i < shards;
-    }),
-  );
-  const used = new Set<number>();
-  for (let n = 0; n < 256; n++) used.add(shardIndex(`session-${n}`, 16));
-  assert.equal(used.size, 16);
 });
 
 test('a shard count that is not a positive integer is refused', () => {
@@ -273,7 +278,7 @@ test('matches a naive model under any sequence of puts, deletes, clock advances 
               expired++;
             }
             version += expired;
-            assert.equal(db.sweep(), expired);
+            assert.equal(await db.sweep(), expired);
             break;
           }
         }
