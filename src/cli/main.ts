@@ -14,6 +14,7 @@ const USAGE = `Usage: postern <command> [options]
 
 Commands:
   serve --config FILE   run the proxy with a Pomerium-compatible configuration (YAML or JSON)
+        [--recover-databroker]  keep the valid prefix of a damaged file store (the rest is moved aside)
   check --config FILE   validate a configuration; prints every problem as file:line: key: message
   demo                  run the local demo (a demo upstream behind the proxy, on loopback)
   dev-idp --config FILE run a development OpenID provider on loopback (never started by serve)
@@ -51,6 +52,8 @@ function parseArgs(argv: readonly string[]): Parsed {
       const value = argv[++i];
       if (value === undefined) parsed.errors.push(`${arg} needs a file name`);
       else parsed.config = value;
+    } else if (arg === '--recover-databroker') {
+      parsed.flags.add('recover-databroker');
     } else if (arg.startsWith('--config=')) {
       parsed.config = arg.slice('--config='.length);
     } else if (arg === '-h' || arg === '--help' || arg === 'help') {
@@ -100,7 +103,7 @@ async function main(argv: readonly string[]): Promise<number> {
         if (result.ok) process.stdout.write(`${args.config}: configuration is valid\n`);
         return result.ok ? 0 : 1;
       }
-      return serve(args.config);
+      return serve(args.config, { recoverDatabroker: args.flags.has('recover-databroker') });
     }
     case 'demo':
       return runDemo();

@@ -32,7 +32,16 @@ export interface RunningProxy {
 }
 
 /** Builds and starts the proxy for an already loaded configuration. */
-export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise<RunningProxy> {
+export interface StartOptions {
+  /**
+   * Keep the valid prefix of a damaged file store instead of refusing to
+   * start (`postern serve --recover-databroker`); the damaged tail is moved
+   * aside, never deleted. A flag, not a config key, so it cannot stay on.
+   */
+  readonly recoverDatabroker?: boolean;
+}
+
+export async function startProxy(loaded: LoadedConfig, logger?: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   const uws = loadUws();
   const { config, warnings } = loaded;
   const log = logger ?? createLogger(config.logLevel);
@@ -53,10 +62,12 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger): Promise
       skipXffAppend: config.skipXffAppend,
       claimHeaderNames: identity.claimHeaderNames,
     },
+    storageHealth: () => ({ ok: true, detail: '' }),
   };
   const pools = new UpstreamPools(config);
   const router = new Router(config.routes);
-  const db = await openDatabroker(config, log);
+  const db = await openDatabroker(config, log, { recoverValidPrefix: options.recoverDatabroker === true });
+  services.storageHealth = () => db.health();
   const auth = createAuthentication(config, db, router, log, (record, status, details) => services.accessLog.finish(record, status, details));
   // Only the instance holding the lease refreshes sessions.
   auth?.refresher.start({ lease: db.lease(IDENTITY_MANAGER_LEASE) });
@@ -118,11 +129,11 @@ async function openControlSocket(path: string, handlers: Parameters<typeof start
 }
 
 /** Runs until a stop signal; resolves with the exit code. */
-export async function serve(configFile: string): Promise<number> {
+export async function serve(configFile: string, options: StartOptions = {}): Promise<number> {
   // Refuse to start on the JavaScript fallback before reading anything else.
   loadUws();
   const loaded = loadConfig(configFile, process.env);
-  const proxy = await startProxy(loaded);
+  const proxy = await startProxy(loaded, undefined, options);
   return new Promise((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -25,14 +25,23 @@ export function isUnder(path: string, prefix: string): boolean {
   return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */);
 }
 
-/** The answer for a health check, or null for any other path. */
-export function internalEndpoint(req: ProxyRequest, draining: boolean): InternalAnswer | null {
+/**
+ * The answer for a health check, or null for any other path. `storage` is
+ * the session store's health: a degraded store (a follower cut off from its
+ * leader serves existing sessions read-only) still answers 200, saying why,
+ * because sending traffic elsewhere would not serve those sessions better.
+ */
+export function internalEndpoint(req: ProxyRequest, draining: boolean, storage?: () => { readonly ok: boolean; readonly detail: string }): InternalAnswer | null {
   const path = req.path;
   if (path === '/ping' || path === '/healthz') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return NOT_ALLOWED;
     // /healthz tells load balancers to stop sending new work while we drain;
     // /ping only says the process is alive.
-    return draining && path === '/healthz' ? DRAINING : OK;
+    if (path === '/ping') return OK;
+    if (draining) return DRAINING;
+    const health = storage?.();
+    if (health && !health.ok) return { status: 200, contentType: OK.contentType, body: `DEGRADED: ${health.detail}\n`, error: null };
+    return OK;
   }
   return null;
 }

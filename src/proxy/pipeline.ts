@@ -42,7 +42,7 @@ export class Pipeline {
   }
 
   handle(res: HttpResponse, req: ProxyRequest, record: AccessRecord): void {
-    const internal = internalEndpoint(req, this.#services.lifecycle.draining);
+    const internal = internalEndpoint(req, this.#services.lifecycle.draining, this.#services.storageHealth);
     if (internal) {
       if (internal.error) return this.#answerError(res, req, record, internal.error);
       record.status = internal.status;

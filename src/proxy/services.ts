@@ -17,4 +17,6 @@ export interface ProxyServices {
   readonly identity: UpstreamIdentity;
   /** The configuration's options for building upstream request headers, built once. */
   readonly headerOptions: UpstreamHeaderOptions;
+  /** The session store's health (a follower cut off from its leader, Postgres gone), for /healthz. */
+  storageHealth: () => { readonly ok: boolean; readonly detail: string };
 }
