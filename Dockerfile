@@ -16,10 +16,15 @@ RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
-ENV NODE_ENV=production \
+# /run/postern holds the control socket (postern service-account); mount a
+# volume at /var/lib/postern for `file` session storage
+# (databroker_storage_connection_string: file:///var/lib/postern).
+ENV RUNTIME_DIRECTORY=/run/postern \
+    NODE_ENV=production \
     POSTERN_HEALTHCHECK_URL=https://127.0.0.1:443/healthz
 RUN groupadd --system postern \
- && useradd --system --gid postern --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin postern
+ && useradd --system --gid postern --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin postern \
+ && install -d -o postern -g postern -m 0700 /run/postern /var/lib/postern
 WORKDIR /opt/postern
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
