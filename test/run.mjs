@@ -27,9 +27,17 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (did the build run?)');
   process.exit(1);
 }
+// Bounded, so that a test (or a test file whose process never exits) cannot
+// hang a run: each test gets three minutes, the whole run eighteen (CI's
+// budget is twenty).
+const RUN_TIMEOUT_MS = 18 * 60_000;
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', cwd: root },
+  ['--test', '--test-concurrency=2', '--test-timeout=180000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', cwd: root, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' },
 );
+if (result.error) {
+  console.error(`test run stopped: ${result.error.message}`);
+  process.exit(1);
+}
 process.exit(result.status ?? 1);

@@ -51,21 +51,32 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     DEMO_SHARED_SECRET: randomBytes(32).toString('base64'),
     DEMO_COOKIE_SECRET: randomBytes(32).toString('base64'),
   };
-  const idpFile = join(workDir, 'idp.yaml');
-  writeFileSync(idpFile, render(readFileSync(join(root, 'config', 'demo-idp.yaml'), 'utf8'), values), { mode: 0o600 });
-  const idp = await startDevIdp(loadDevIdpConfig(idpFile), options.logger ? { logger: options.logger } : {});
-  values.DEMO_IDP_ISSUER = idp.issuer;
-  const proxyFile = join(workDir, 'config.yaml');
-  writeFileSync(proxyFile, render(readFileSync(join(root, 'config', 'demo.yaml'), 'utf8'), values), { mode: 0o600 });
-  const proxy = await startProxy(loadConfig(proxyFile, process.env), options.logger);
+  const closeUpstream = (): Promise<void> => new Promise<void>((resolve) => upstream.server.close(() => resolve()));
+  let idp: Awaited<ReturnType<typeof startDevIdp>> | null = null;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  try {
+    const idpFile = join(workDir, 'idp.yaml');
+    writeFileSync(idpFile, render(readFileSync(join(root, 'config', 'demo-idp.yaml'), 'utf8'), values), { mode: 0o600 });
+    idp = await startDevIdp(loadDevIdpConfig(idpFile), options.logger ? { logger: options.logger } : {});
+    values.DEMO_IDP_ISSUER = idp.issuer;
+    const proxyFile = join(workDir, 'config.yaml');
+    writeFileSync(proxyFile, render(readFileSync(join(root, 'config', 'demo.yaml'), 'utf8'), values), { mode: 0o600 });
+    proxy = await startProxy(loadConfig(proxyFile, process.env), options.logger);
+  } catch (err) {
+    // Whatever started must stop, or the process never exits.
+    await idp?.close();
+    await closeUpstream();
+    throw err;
+  }
+  const startedIdp = idp;
   return {
     port: proxy.port,
     caCertFile: certs.caCertFile,
-    issuer: idp.issuer,
+    issuer: startedIdp.issuer,
     async stop() {
       await proxy.stop(2_000);
-      await idp.close();
-      await new Promise<void>((resolve) => upstream.server.close(() => resolve()));
+      await startedIdp.close();
+      await closeUpstream();
     },
   };
 }

@@ -93,7 +93,7 @@ export async function startAuthProxy(opts: AuthProxyOptions): Promise<AuthProxy>
       };
     } catch (err) {
       lastError = err;
-      if (!/EADDRINUSE|address already in use/i.test(String(err))) break;
+      if (!/EADDRINUSE|address already in use|PST_LISTEN_FAILED/i.test(String(err))) break;
     }
   }
   await upstream.close();
