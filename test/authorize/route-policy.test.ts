@@ -5,21 +5,9 @@ import { compileRouteAccess, compileRoutePolicy, routePolicyProblems } from '../
 import type { RouteAccess } from '../../src/config/types.js';
 import { PosternError } from '../../src/errors.js';
 import { input, who, type InputFields } from './ppl/support.js';
+import { makeAccess } from '../helpers/route.js';
 
-function access(overrides: Partial<RouteAccess>): RouteAccess {
-  return {
-    allowPublicUnauthenticatedAccess: false,
-    allowAnyAuthenticatedUser: false,
-    allowedUsers: [],
-    allowedDomains: [],
-    allowedIdpClaims: {},
-    corsAllowPreflight: false,
-    policy: null,
-    passIdentityHeaders: null,
-    showErrorDetails: false,
-    ...overrides,
-  };
-}
+const access = makeAccess;
 
 function decide(a: Partial<RouteAccess>, fields: InputFields = {}): string {
   const d = accessDecision(compileRoutePolicy(access(a)).evaluate(input(fields)));

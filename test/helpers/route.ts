@@ -1,6 +1,6 @@
 // Route objects for tests, with the defaults a route gets from a config that
 // sets only `from` and `to`. `from` and `to` may be given as URLs.
-import type { FromUrl, HeaderEntry, Route, UpstreamTarget } from '../../src/config/types.js';
+import type { FromUrl, HeaderEntry, Route, RouteAccess, UpstreamTarget } from '../../src/config/types.js';
 
 export type RouteOverrides = Partial<Omit<Route, 'from' | 'to'>> & {
   readonly from?: string | FromUrl;
@@ -38,17 +38,7 @@ export function makeRoute(overrides: RouteOverrides = {}): Route {
     idleTimeoutMs: 0,
     loadBalancingPolicy: 'round_robin',
     tls: { skipVerify: false, serverName: null, customCa: null, clientCert: null, clientKey: null },
-    access: {
-      allowPublicUnauthenticatedAccess: true,
-      allowAnyAuthenticatedUser: false,
-      allowedUsers: [],
-      allowedDomains: [],
-      allowedIdpClaims: {},
-      corsAllowPreflight: false,
-      policy: null,
-      passIdentityHeaders: null,
-      showErrorDetails: false,
-    },
+    access: makeAccess({ allowPublicUnauthenticatedAccess: true }),
     ...rest,
   };
 }
@@ -83,4 +73,20 @@ export function header(name: string, value: string): HeaderEntry {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A route's access options: nothing allowed unless the overrides say so. */
+export function makeAccess(overrides: Partial<RouteAccess> = {}): RouteAccess {
+  return {
+    allowPublicUnauthenticatedAccess: false,
+    allowAnyAuthenticatedUser: false,
+    allowedUsers: [],
+    allowedDomains: [],
+    allowedIdpClaims: {},
+    corsAllowPreflight: false,
+    policy: null,
+    passIdentityHeaders: null,
+    showErrorDetails: false,
+    ...overrides,
+  };
 }

@@ -4,21 +4,9 @@ import type { RouteAccess } from '../../../src/config/types.js';
 import { criterionKey } from '../../../src/authorize/ppl/ast.js';
 import { optionsRule, routePpl } from '../../../src/authorize/ppl/legacy.js';
 import { parsePpl } from '../../../src/authorize/ppl/parse.js';
+import { makeAccess } from '../../helpers/route.js';
 
-function access(overrides: Partial<RouteAccess> = {}): RouteAccess {
-  return {
-    allowPublicUnauthenticatedAccess: false,
-    allowAnyAuthenticatedUser: false,
-    allowedUsers: [],
-    allowedDomains: [],
-    allowedIdpClaims: {},
-    corsAllowPreflight: false,
-    policy: null,
-    passIdentityHeaders: null,
-    showErrorDetails: false,
-    ...overrides,
-  };
-}
+const access = makeAccess;
 
 function summary(a: RouteAccess) {
   return optionsRule(a).or.map((c) => [criterionKey(c), c.data]);
