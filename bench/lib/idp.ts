@@ -15,6 +15,9 @@ import type { SignInSettings } from './servers.js';
 // minute before expiry) never calls the provider during a run; a refresh is
 // not a per-request cost and would only blur the provider's CPU reading.
 export const TOKEN_TTL = '2h';
+/** The bench user's email domain and group: what the policy route's rules ask for (servers.ts). */
+export const BENCH_EMAIL_DOMAIN = 'example.com';
+export const BENCH_GROUP = 'bench';
 const READY_TIMEOUT_MS = 15_000;
 
 export interface BenchUser {
@@ -44,10 +47,10 @@ function idpConfig(redirectUri: string, clientSecret: string, user: BenchUser, p
     'users:',
     `  - username: ${q(user.username)}`,
     `    password_hash: ${q(passwordHash)}`,
-    `    email: ${q(`${user.username}@example.com`)}`,
+    `    email: ${q(`${user.username}@${BENCH_EMAIL_DOMAIN}`)}`,
     '    email_verified: true',
     '    name: Benchmark User',
-    '    groups: [bench]',
+    `    groups: [${q(BENCH_GROUP)}]`,
     '',
   ].join('\n');
 }

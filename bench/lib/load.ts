@@ -6,9 +6,11 @@ import { createRequire } from 'node:module';
 import { describeTail, type ProcessGroup } from './children.js';
 import { wrkReportScript } from './paths.js';
 
-/** What every request of a run looks like: GET / on 127.0.0.1:port with these headers. */
+/** What every request of a run looks like: GET `path` on 127.0.0.1:port with these headers. */
 export interface LoadRequest {
   readonly port: number;
+  /** The request target, `/` except on the policy route, whose http_path rule reads it. */
+  readonly path: string;
   /** The Host header: it picks the route. */
   readonly host: string;
   /** More request headers, [name, value] (the session cookie of the authenticated route). */
@@ -58,7 +60,7 @@ export function wrkGenerator(group: ProcessGroup, wrkPath: string): LoadGenerato
       const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', wrkReportScript];
       args.push('-H', `Host: ${request.host}`);
       for (const [name, value] of request.headers) args.push('-H', `${name}: ${value}`);
-      args.push(`http://127.0.0.1:${request.port}/`);
+      args.push(`http://127.0.0.1:${request.port}${request.path}`);
       let report: WrkReport | null = null;
       const child = group.start('wrk', wrkPath, args, {
         onStdoutLine: (line) => {
@@ -108,7 +110,7 @@ export function autocannonGenerator(): LoadGenerator {
       'its latencies have 1 ms resolution. Install wrk for ceilings and sub-millisecond latencies.',
     async run(request, seconds, connections) {
       const r = await autocannon({
-        url: `http://127.0.0.1:${request.port}/`,
+        url: `http://127.0.0.1:${request.port}${request.path}`,
         connections,
         duration: seconds,
         pipelining: 1,

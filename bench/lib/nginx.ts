@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Child, ProcessGroup } from './children.js';
+import { ASSERTION_ECHO_PATH, HELLO_BODY, IDENTITY_PREFIX, NO_ASSERTION_BODY } from './hello.js';
 
 // Debian's packaged nginx keeps client connections for at most 1000 requests
 // and upstream connections likewise; uWS and Postern never recycle a
@@ -51,13 +52,25 @@ export function proxyConfig(dir: string, port: number, upstreamPort: number, con
 `;
 }
 
-/** nginx as the upstream: a static 200 with the same body as the uWS hello world. */
-export function staticConfig(dir: string, port: number, body: string): string {
+/**
+ * nginx as the upstream: a static 200 with the same body as the uWS hello
+ * world, and the same insistence on the identity assertion under /api/
+ * (see hello.ts).
+ */
+export function staticConfig(dir: string, port: number): string {
   return `${preamble(dir)}
   server {
     listen 127.0.0.1:${port};
     default_type text/plain;
-    location / { return 200 "${body}"; }
+    location / { return 200 "${HELLO_BODY}"; }
+    location ${IDENTITY_PREFIX} {
+      if ($http_x_pomerium_jwt_assertion = "") { return 500 "${NO_ASSERTION_BODY}"; }
+      return 200 "${HELLO_BODY}";
+    }
+    location = ${ASSERTION_ECHO_PATH} {
+      if ($http_x_pomerium_jwt_assertion = "") { return 500 "${NO_ASSERTION_BODY}"; }
+      return 200 $http_x_pomerium_jwt_assertion;
+    }
   }
 }
 `;

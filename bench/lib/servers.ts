@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describeTail, type Child, type ProcessGroup } from './children.js';
 import type { LoadRequest } from './load.js';
+import { IDENTITY_PREFIX } from './hello.js';
+import { BENCH_EMAIL_DOMAIN, BENCH_GROUP } from './idp.js';
 import { posternMain, repoRoot, uwsHelloMain } from './paths.js';
 
 /** The Host of the public route (and of every request to the upstream direct and to nginx). */
@@ -18,6 +20,25 @@ export const BENCH_HOST = 'bench.postern.test';
  */
 export const AUTH_ROUTE_HOST = 'app.localhost';
 export const AUTHENTICATE_HOST = 'authenticate.localhost';
+/**
+ * The Host of issue 4's benchmark route: signed-in users, a realistic policy
+ * (POLICY) and identity headers passed to the upstream. Its own site, with
+ * its own session cookie, like the route above.
+ */
+export const POLICY_ROUTE_HOST = 'policy.localhost';
+/** What the load generator asks the policy route for: under /api/, which its http_path rule allows. */
+export const POLICY_ROUTE_PATH = `${IDENTITY_PREFIX}orders/42`;
+/**
+ * The policy route's PPL: the bench user passes by email domain, group and
+ * path together; a deny rule keeps the admin paths out. Every criterion is
+ * evaluated on every request (the reasons need them all).
+ */
+export const POLICY = {
+  allow: {
+    and: [{ domain: { is: BENCH_EMAIL_DOMAIN } }, { groups: { has: BENCH_GROUP } }, { http_path: { starts_with: IDENTITY_PREFIX } }],
+  },
+  deny: { or: [{ http_path: { starts_with: `${IDENTITY_PREFIX}admin` } }] },
+} as const;
 /** Postern logs at this level during the benchmark, so that no per-request log line is on the measurement. */
 export const POSTERN_LOG_LEVEL = 'warn';
 
@@ -43,13 +64,13 @@ export interface Answer {
   readonly body: string;
 }
 
-/** One GET / as the load generator sends it, on a fresh connection. */
+/** One GET as the load generator sends it, on a fresh connection. */
 export function httpGet(request: LoadRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host: request.host };
     for (const [name, value] of request.headers) headers[name.toLowerCase()] = value;
     const req = httpRequest(
-      { host: '127.0.0.1', port: request.port, path: '/', headers, agent: false, timeout: 2_000 },
+      { host: '127.0.0.1', port: request.port, path: request.path, headers, agent: false, timeout: 2_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -74,7 +95,7 @@ export async function waitUntilServing(child: Child, port: number, extraLog = ''
       throw new Error(`${child.name} exited (${await child.exited}) before serving:\n${describeTail(child)}${extraLog}`);
     }
     try {
-      const { status } = await httpGet({ port, host: BENCH_HOST, headers: [] });
+      const { status } = await httpGet({ port, host: BENCH_HOST, path: '/', headers: [] });
       if (status === 200) return;
       last = `status ${status}`;
     } catch (err) {
@@ -158,6 +179,10 @@ function posternConfig(port: number, upstreamPort: number, signIn: SignInSetting
       `  - from: http://${AUTH_ROUTE_HOST}`,
       `    to: http://127.0.0.1:${upstreamPort}`,
       '    allow_any_authenticated_user: true',
+      `  - from: http://${POLICY_ROUTE_HOST}`,
+      `    to: http://127.0.0.1:${upstreamPort}`,
+      '    pass_identity_headers: true',
+      `    policy: ${q(POLICY)}`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -166,8 +191,9 @@ function posternConfig(port: number, upstreamPort: number, signIn: SignInSetting
 /**
  * Postern (`serve`) with a generated config on `port` (chosen by the caller,
  * because the provider's redirect URI names it): the public route to the
- * upstream and, with `signIn`, a second route to the same upstream for any
- * signed-in user. Plain HTTP on loopback.
+ * upstream and, with `signIn`, two more routes to the same upstream: one for
+ * any signed-in user, one with POLICY and identity headers. Plain HTTP on
+ * loopback; the assertion is signed with the key derived from shared_secret.
  */
 export async function startPostern(
   group: ProcessGroup,
