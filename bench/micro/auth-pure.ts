@@ -14,32 +14,10 @@ import { SessionJwts } from '../../src/authenticate/session-jwt.js';
 import { signUrl, verifySignedUrl } from '../../src/authenticate/signed-url.js';
 import { open, seal } from '../../src/crypto/aead.js';
 import { randomId } from '../../src/crypto/random.js';
+import { measure, ROUNDS, sinkBit } from './measure.js';
 
-const ROUNDS = 7;
 const CACHE = 50_000;
 const DISTINCT = 4 * CACHE;
-
-let sink = 0;
-
-function measure(name: string, iterations: number, fn: (i: number) => unknown): { name: string; median: number; best: number } {
-  for (let i = 0; i < iterations; i++) sink ^= keep(fn(i));
-  const rounds: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) sink ^= keep(fn(i));
-    rounds.push(Number(process.hrtime.bigint() - start) / iterations);
-  }
-  rounds.sort((a, b) => a - b);
-  return { name, median: rounds[ROUNDS >> 1], best: rounds[0] };
-}
-
-/** Folds a result into the sink so the work cannot be optimised away. */
-function keep(v: unknown): number {
-  if (typeof v === 'string') return v.length;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v instanceof Uint8Array) return v.length;
-  return v === null || v === undefined ? 0 : 1;
-}
 
 const keys = new AuthKeys(Buffer.alloc(32, 1), Buffer.alloc(32, 2));
 const NOW = Date.now();
@@ -122,4 +100,4 @@ console.log(`${'case'.padEnd(width)}  ${'median ns/op'.padStart(12)}  ${'best ns
 for (const r of results) {
   console.log(`${r.name.padEnd(width)}  ${r.median.toFixed(1).padStart(12)}  ${r.best.toFixed(1).padStart(10)}`);
 }
-console.log(`(${ROUNDS} timed rounds per case, node ${process.version}; sink ${sink & 1})`);
+console.log(`(${ROUNDS} timed rounds per case, node ${process.version}; sink ${sinkBit()})`);

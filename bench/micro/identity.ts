@@ -15,50 +15,9 @@ import { CompactSigner } from '../../src/identity/jws.js';
 import { deriveSigningKey, parseSigningKeys, type SigningKey } from '../../src/identity/signing-keys.js';
 import { compileHeaderTemplate } from '../../src/identity/templates.js';
 import { appendIdentityHeaders, templateContext } from '../../src/identity/upstream-identity.js';
+import { measure, measureAsync, ROUNDS, sinkBit } from './measure.js';
 
-const ROUNDS = 7;
 const NOW = Date.now();
-let sink = 0;
-
-interface Result {
-  readonly name: string;
-  readonly median: number;
-  readonly best: number;
-}
-
-function measure(name: string, iterations: number, fn: (i: number) => unknown): Result {
-  for (let i = 0; i < iterations; i++) sink ^= keep(fn(i));
-  const rounds: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) sink ^= keep(fn(i));
-    rounds.push(Number(process.hrtime.bigint() - start) / iterations);
-  }
-  return summary(name, rounds);
-}
-
-async function measureAsync(name: string, iterations: number, fn: () => Promise<unknown>): Promise<Result> {
-  for (let i = 0; i < iterations; i++) sink ^= keep(await fn());
-  const rounds: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) sink ^= keep(await fn());
-    rounds.push(Number(process.hrtime.bigint() - start) / iterations);
-  }
-  return summary(name, rounds);
-}
-
-function summary(name: string, rounds: number[]): Result {
-  rounds.sort((a, b) => a - b);
-  return { name, median: rounds[ROUNDS >> 1] as number, best: rounds[0] as number };
-}
-
-/** Folds a result into the sink so the work cannot be optimised away. */
-function keep(v: unknown): number {
-  if (typeof v === 'string') return v.length;
-  if (Array.isArray(v)) return v.length;
-  return v === null || v === undefined ? 0 : 1;
-}
 
 const esKey = deriveSigningKey(Buffer.alloc(32, 1));
 const rsaParsed = parseSigningKeys(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
@@ -131,4 +90,4 @@ const results = [
 const width = Math.max(...results.map((r) => r.name.length));
 console.log(`${'case'.padEnd(width)}  ${'median ns/op'.padStart(12)}  ${'best ns/op'.padStart(10)}`);
 for (const r of results) console.log(`${r.name.padEnd(width)}  ${r.median.toFixed(1).padStart(12)}  ${r.best.toFixed(1).padStart(10)}`);
-console.log(`(${ROUNDS} timed rounds per case, node ${process.version}; sink ${sink & 1})`);
+console.log(`(${ROUNDS} timed rounds per case, node ${process.version}; sink ${sinkBit()})`);

@@ -15,28 +15,7 @@ import { accessDecision } from '../../src/authorize/result.js';
 import { compileRouteAccess } from '../../src/authorize/route-policy.js';
 import type { RouteAccess } from '../../src/config/types.js';
 import type { ProxyRequest } from '../../src/proxy/request.js';
-
-const ROUNDS = 7;
-let sink = 0;
-
-function measure(name: string, iterations: number, fn: (i: number) => unknown): { name: string; median: number; best: number } {
-  for (let i = 0; i < iterations; i++) sink ^= keep(fn(i));
-  const rounds: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) sink ^= keep(fn(i));
-    rounds.push(Number(process.hrtime.bigint() - start) / iterations);
-  }
-  rounds.sort((a, b) => a - b);
-  return { name, median: rounds[ROUNDS >> 1]!, best: rounds[0]! };
-}
-
-/** Folds a result into the sink so the work cannot be optimised away. */
-function keep(v: unknown): number {
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v !== null && typeof v === 'object' && 'kind' in v) return (v as { kind: string }).kind.length;
-  return v === null || v === undefined ? 0 : 1;
-}
+import { measure, ROUNDS, sinkBit } from './measure.js';
 
 function access(overrides: Partial<RouteAccess>): RouteAccess {
   return {
@@ -134,4 +113,4 @@ console.log(`${'case'.padEnd(width)}  ${'median ns/op'.padStart(12)}  ${'best ns
 for (const r of results) {
   console.log(`${r.name.padEnd(width)}  ${r.median.toFixed(1).padStart(12)}  ${r.best.toFixed(1).padStart(10)}`);
 }
-console.log(`(${ROUNDS} timed rounds per case, node ${process.version}; sink ${sink & 1})`);
+console.log(`(${ROUNDS} timed rounds per case, node ${process.version}; sink ${sinkBit()})`);
