@@ -71,16 +71,18 @@ export class Pipeline {
       }
       return;
     }
-    if (isUnder(req.path, '/.well-known/pomerium')) return this.#wellKnown(res, req, record);
     const route = this.#router.match(req.host, req.port ?? this.#defaultPort, req.path);
     if (route === null) return this.#answerError(res, req, record, Errors.ROUTE_NOT_FOUND);
     record.upstreamCluster = route.name;
     const policy = this.#policies[route.index]!;
-    // Who is calling matters only to a policy that reads identity (a public
-    // route without identity rules skips the session lookup entirely).
+    // Who is calling matters to a policy that reads identity, and to a route
+    // that passes identity upstream (a signed-in user on a public route is
+    // still named there, as in Pomerium); any other route skips the session
+    // lookup entirely.
     let creds: Credentials = ANONYMOUS;
     let idpId = '';
-    if (authn !== null && policy.reads.identity) {
+    const plan = this.#services.identity.planFor(route);
+    if (authn !== null && (policy.reads.identity || plan.needsAssertion || plan.dynamicTemplates)) {
       idpId = authn.providers.forRoute(route).id;
       creds = authn.credentials.resolve(req, idpId);
     }
