@@ -5,6 +5,7 @@ import type { ClaimHeader } from '../config/types.js';
 import { isToken } from '../config/headers.js';
 import { isHopByHopRequest } from '../upstream/hop-by-hop.js';
 import { STANDARD_CLAIMS, type AssertionClaims } from './claims.js';
+import { joinedHeader } from '../proxy/request.js';
 
 export const ASSERTION_HEADER = 'x-pomerium-jwt-assertion';
 export const ASSERTION_FOR_HEADER = 'x-pomerium-jwt-assertion-for';
@@ -75,14 +76,3 @@ export function assertionForHeader(headers: readonly string[]): string | null {
   return previous === '' ? null : previous;
 }
 
-/** Every value of a header (lower-case name) joined with `,`; '' when absent. */
-export function joinedHeader(headers: readonly string[], lname: string): string {
-  let out = '';
-  let found = false;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] !== lname) continue;
-    out = found ? out + ',' + headers[i + 1] : (headers[i + 1] as string);
-    found = true;
-  }
-  return out;
-}

@@ -3,7 +3,7 @@
 // jwks.go): where an upstream finds the keys that verify
 // X-Pomerium-Jwt-Assertion. Both are public and CORS allow-all (rs/cors
 // AllowAll). Pure: the caller writes the answer.
-import { joinedHeader } from './claim-headers.js';
+import { joinedHeader } from '../proxy/request.js';
 import type { SigningKey } from './signing-keys.js';
 
 export const WELL_KNOWN_PATH = '/.well-known/pomerium';

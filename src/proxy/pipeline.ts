@@ -7,7 +7,7 @@ import { errorResponse, writeResponse } from '../frontend/respond.js';
 import type { AccessRecord } from '../telemetry/access-log.js';
 import { forward } from '../upstream/forward.js';
 import type { RouteRuntime } from '../upstream/route-runtime.js';
-import { headerValue, type ProxyRequest } from './request.js';
+import { headerValue, joinedHeader, type ProxyRequest } from './request.js';
 import type { Router } from './router.js';
 import type { ProxyServices } from './services.js';
 import { internalEndpoint, isUnder } from './internal-endpoints.js';
@@ -86,7 +86,8 @@ export class Pipeline {
       idpId = authn.providers.forRoute(route).id;
       creds = authn.credentials.resolve(req, idpId);
     }
-    const ip = clientAddress(headerValue(req.headers, 'x-forwarded-for'), req.remoteAddress, this.#services.config.xffNumTrustedHops);
+    // Every X-Forwarded-For header counts, as one list (hops are counted across all of them).
+    const ip = clientAddress(joinedHeader(req.headers, 'x-forwarded-for') || undefined, req.remoteAddress, this.#services.config.xffNumTrustedHops);
     const result = policy.evaluate(policyInput(req, creds.identity, ip, new Date()));
     this.#services.authorizeLog.write(req, ip, route.name, creds.identity, result);
     const decision = accessDecision(result);

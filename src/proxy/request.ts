@@ -33,3 +33,15 @@ export function headerValue(headers: readonly string[], lname: string): string |
   }
   return undefined;
 }
+
+/** Every value of a header (lower-case name) joined with `,`; '' when absent. */
+export function joinedHeader(headers: readonly string[], lname: string): string {
+  let out = '';
+  let found = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== lname) continue;
+    out = found ? out + ',' + headers[i + 1] : (headers[i + 1] as string);
+    found = true;
+  }
+  return out;
+}

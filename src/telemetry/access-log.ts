@@ -1,7 +1,7 @@
 // One access-log line per request, with Pomerium's field names (reference
 // §9), so existing log pipelines and dashboards keep working.
 import type { Logger } from './logger.js';
-import { headerValue } from '../proxy/request.js';
+import { headerValue, joinedHeader } from '../proxy/request.js';
 import { clientAddress } from '../proxy/client-address.js';
 
 export interface AccessRecord {
@@ -46,7 +46,7 @@ export class AccessLog {
 
   write(r: AccessRecord, now: number): void {
     if (!this.enabled) return;
-    const forwardedFor = headerValue(r.headers, 'x-forwarded-for');
+    const forwardedFor = joinedHeader(r.headers, 'x-forwarded-for') || undefined;
     this.#logger.info(
       {
         'request-id': r.requestId,
