@@ -21,6 +21,8 @@ type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
 const CLIENT_ABORTED = new Error('client went away');
 const EMPTY = Buffer.alloc(0);
+/** Largest piece of a chunked body written at once: with its framing, well inside uWS's 16 KiB cork buffer. */
+const CHUNK_PIECE = 8 * 1024;
 
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #res: HttpResponse;
@@ -54,6 +56,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // Body chunks not yet handed to uWS, and backpressure state.
   readonly #queue: Buffer[] = [];
   #blocked = false;
+  /** The upstream was paused for backpressure and has not been resumed. */
+  #upstreamPaused = false;
   #partial: Buffer | null = null;
   #partialOffset = 0;
   #readTimer: NodeJS.Timeout | null = null;
@@ -145,14 +149,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(Errors.UPSTREAM_TIMEOUT, null);
       return;
     }
-    this.#res.cork(() => this.#pump());
+    this.#write();
   }
 
   onResponseEnd(): void {
     this.#upstreamDone = true;
     this.#releaseTarget();
     if (this.#gone || this.#finished || !this.#headSent || this.#blocked) return;
-    this.#res.cork(() => this.#pump());
+    this.#write();
   }
 
   onResponseError(_controller: Controller | null, err: Error): void {
@@ -199,6 +203,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#partial = null;
     }
     this.#blocked = false;
+    if (this.#length < 0) {
+      // Chunked: write from a fresh turn of the loop, where each piece gets
+      // a cork of its own (see #pumpChunked), not inside this callback.
+      setImmediate(() => this.#pumpChunked());
+      return true;
+    }
     this.#pump();
     if (!this.#blocked) this.#controller?.resume();
     return this.#partial === null;
@@ -210,6 +220,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#flushScheduled = false;
     if (this.#gone || this.#finished) return;
     this.#res.cork(() => this.#writeHead());
+    if (this.#length < 0) this.#pumpChunked();
+  }
+
+  /** Writes what is queued: known-length bodies in one cork, chunked ones piece by piece. */
+  #write(): void {
+    if (this.#length < 0) this.#pumpChunked();
+    else this.#res.cork(() => this.#pump());
   }
 
   #writeHead(): void {
@@ -244,7 +261,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       // empty write sends nothing); it leaves with the first body bytes.
       res.tryEnd(EMPTY, this.#length);
     }
-    this.#pump();
+    // A chunked body is written after this cork, by #flush.
+    if (this.#length >= 0) this.#pump();
   }
 
   /**
@@ -257,23 +275,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const queue = this.#queue;
     while (queue.length > 0) {
       const chunk = queue.shift()!;
-      if (this.#length >= 0) {
-        const offset = res.getWriteOffset();
-        const [ok, done] = res.tryEnd(chunk, this.#length);
-        if (done) {
-          this.#complete();
-          return;
-        }
-        if (!ok) {
-          // uWS took what the socket accepted and kept nothing: remember the
-          // chunk and where it started, onWritable offers the remainder.
-          this.#partial = chunk;
-          this.#partialOffset = offset;
-          this.#block();
-          return;
-        }
-      } else if (!res.write(chunk)) {
-        // Chunked mode: uWS buffered the whole chunk; wait for it to drain.
+      const offset = res.getWriteOffset();
+      const [ok, done] = res.tryEnd(chunk, this.#length);
+      if (done) {
+        this.#complete();
+        return;
+      }
+      if (!ok) {
+        // uWS took what the socket accepted and kept nothing: remember the
+        // chunk and where it started, onWritable offers the remainder.
+        this.#partial = chunk;
+        this.#partialOffset = offset;
         this.#block();
         return;
       }
@@ -281,8 +293,50 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.#upstreamDone) this.#endBody();
   }
 
+  /**
+   * Chunked bodies, written piece by piece, each piece in a cork of its own
+   * and small enough to fit uWS's 16 KiB cork buffer with its framing.
+   * uWS v20.30 loses data when a write does not fit the cork buffer and
+   * flushing what is already corked (the chunk's size line) meets a full
+   * socket: it reports backpressure but never buffers the new bytes (fixed
+   * upstream in C++ v20.77, "Buffer optional uncork data after failure to
+   * flush already corked data"). A piece that fits is copied into the cork
+   * buffer whole, and a partial flush of the cork buffer is buffered
+   * correctly. Called outside any cork.
+   */
+  #pumpChunked(): void {
+    if (this.#gone || this.#finished || !this.#headSent || this.#blocked) return;
+    const res = this.#res;
+    const queue = this.#queue;
+    while (queue.length > 0) {
+      const chunk = queue[0]!;
+      let piece = chunk;
+      if (chunk.length > CHUNK_PIECE) {
+        piece = chunk.subarray(0, CHUNK_PIECE);
+        queue[0] = chunk.subarray(CHUNK_PIECE);
+      } else {
+        queue.shift();
+      }
+      let ok = true;
+      res.cork(() => {
+        ok = res.write(piece);
+      });
+      if (!ok) {
+        // uWS buffered the piece; wait for it to drain.
+        this.#block();
+        return;
+      }
+    }
+    if (this.#upstreamDone) res.cork(() => this.#endBody());
+    else if (this.#upstreamPaused) {
+      this.#upstreamPaused = false;
+      this.#controller?.resume();
+    }
+  }
+
   #block(): void {
     this.#blocked = true;
+    this.#upstreamPaused = true;
     this.#controller?.pause();
   }
 
