@@ -2,10 +2,7 @@
 // and a sign-out confirmation. Self-contained (no external resources), every
 // interpolated value escaped, and never a token.
 import type { Identity } from './sessions.js';
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeHtml } from '../frontend/html.js';
 
 const STYLE =
   'body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1f2328;display:flex;min-height:100vh;align-items:center;justify-content:center}' +

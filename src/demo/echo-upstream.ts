@@ -2,10 +2,7 @@
 // it through the proxy (method, path, headers), so a visitor can see which
 // headers Postern adds and which credentials it removes.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeHtml } from '../frontend/html.js';
 
 /**
  * The claims of the identity assertion Postern sent, for display. The demo

@@ -2,25 +2,7 @@
 // error pages. Every value is HTML-escaped; pages load nothing from outside
 // (no fonts, no scripts but the one inline sign-out script, allowed by hash).
 import { createHash } from 'node:crypto';
-
-export function escapeHtml(text: string): string {
-  let out = '';
-  let last = 0;
-  for (let i = 0; i < text.length; i++) {
-    let entity: string;
-    switch (text.charCodeAt(i)) {
-      case 0x26: entity = '&amp;'; break;
-      case 0x3c: entity = '&lt;'; break;
-      case 0x3e: entity = '&gt;'; break;
-      case 0x22: entity = '&quot;'; break;
-      case 0x27: entity = '&#39;'; break;
-      default: continue;
-    }
-    out += text.slice(last, i) + entity;
-    last = i + 1;
-  }
-  return last === 0 ? text : out + text.slice(last);
-}
+import { escapeHtml } from '../frontend/html.js';
 
 /** Content-Security-Policy of every page; `script` adds one inline script by its hash. */
 export function contentSecurityPolicy(script?: string): string {

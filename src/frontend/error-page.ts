@@ -17,6 +17,7 @@
 // string); in JSON '<', '>' and '&' are escaped as well, so a body sniffed
 // as HTML still cannot open a tag.
 import type { ErrorFormat } from './error-format.js';
+import { escapeHtml } from './html.js';
 
 export interface ErrorPage {
   readonly contentType: string;
@@ -30,25 +31,12 @@ const CONTENT_TYPE: Readonly<Record<ErrorFormat, string>> = Object.freeze({
   grpc: 'application/grpc+json; charset=utf-8',
 });
 
-const HTML_ESCAPE: Readonly<Record<string, string>> = Object.freeze({
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-});
-const HTML_SPECIAL = /[&<>"']/g;
-
 const JSON_ESCAPE: Readonly<Record<string, string>> = Object.freeze({
   '<': '\\u003c',
   '>': '\\u003e',
   '&': '\\u0026',
 });
 const JSON_SPECIAL = /[<>&]/g;
-
-function escapeHtml(s: string): string {
-  return s.replace(HTML_SPECIAL, (ch) => HTML_ESCAPE[ch]!);
-}
 
 /** A JSON string literal for `s` (JSON.stringify escapes quotes, backslashes, controls and lone surrogates). */
 function jsonString(s: string): string {
