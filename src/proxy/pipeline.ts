@@ -45,14 +45,8 @@ export class Pipeline {
     const internal = internalEndpoint(req, this.#services.lifecycle.draining, this.#services.storageHealth);
     if (internal) {
       if (internal.error) return this.#answerError(res, req, record, internal.error);
-      record.status = internal.status;
-      record.details = 'internal';
       const headers = ['content-type', internal.contentType, 'x-request-id', req.requestId, 'cache-control', 'no-store'];
-      for (const h of this.#services.config.setResponseHeaders) headers.push(h.name, h.value);
-      writeResponse(res, internal.status, headers, internal.body, this.#services.lifecycle.draining, req.method === 'HEAD');
-      record.size = req.method === 'HEAD' ? 0 : Buffer.byteLength(internal.body);
-      this.#services.accessLog.write(record, performance.now());
-      return;
+      return this.#answer(res, req, record, internal.status, headers, internal.body, 'internal');
     }
     const authn = this.#authentication;
     // Served on every host, the authenticate host included (Pomerium does).
@@ -119,25 +113,20 @@ export class Pipeline {
     } else {
       return this.#answerError(res, req, record, Errors.ENDPOINT_NOT_FOUND);
     }
-    const headers = [...answer.headers, 'x-request-id', req.requestId];
-    for (const h of this.#services.config.setResponseHeaders) headers.push(h.name, h.value);
-    writeResponse(res, answer.status, headers, answer.body, this.#services.lifecycle.draining, req.method === 'HEAD');
-    this.#services.accessLog.finish(record, answer.status, 'well-known');
+    this.#answer(res, req, record, answer.status, [...answer.headers, 'x-request-id', req.requestId], answer.body, 'well-known');
   }
 
   #answerError(res: HttpResponse, req: ProxyRequest, record: AccessRecord, spec: ErrorSpec, detail?: string): void {
-    const page = errorResponse(
-      spec,
-      req.requestId,
-      headerValue(req.headers, 'accept'),
-      headerValue(req.headers, 'content-type'),
-      this.#services.config.setResponseHeaders,
-      detail,
-    );
-    writeResponse(res, page.status, page.headers, page.body, this.#services.lifecycle.draining, req.method === 'HEAD');
-    record.status = page.status;
-    record.details = spec.code;
-    record.size = req.method === 'HEAD' ? 0 : Buffer.byteLength(page.body);
-    this.#services.accessLog.write(record, performance.now());
+    // No security headers here: #answer adds them to every answer of ours.
+    const page = errorResponse(spec, req.requestId, headerValue(req.headers, 'accept'), headerValue(req.headers, 'content-type'), [], detail);
+    this.#answer(res, req, record, page.status, [...page.headers], page.body, spec.code);
+  }
+
+  /** Writes an answer Postern gives itself, with the global response headers, and logs it. */
+  #answer(res: HttpResponse, req: ProxyRequest, record: AccessRecord, status: number, headers: string[], body: string, details: string): void {
+    for (const h of this.#services.config.setResponseHeaders) headers.push(h.name, h.value);
+    writeResponse(res, status, headers, body, this.#services.lifecycle.draining, req.method === 'HEAD');
+    record.size = req.method === 'HEAD' ? 0 : Buffer.byteLength(body);
+    this.#services.accessLog.finish(record, status, details);
   }
 }
