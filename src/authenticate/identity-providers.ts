@@ -2,33 +2,37 @@
 // route brings with its own idp_client_id/idp_client_secret. Each has its
 // own id, and a session is valid only on routes of the provider that made it
 // (Pomerium: "these change the IdP ID, so the route needs its own session").
-import type { Config, IdpOptions, Route } from '../config/types.js';
+// Providers are only ever added: after a reload drops a route, sessions its
+// provider made can still be refreshed and signed out.
+import type { IdpOptions, Route } from '../config/types.js';
 import { IdentityProvider, identityProviderId } from './identity-provider.js';
 
 export class IdentityProviders {
   readonly #byId = new Map<string, IdentityProvider>();
-  readonly #byRoute: IdentityProvider[] = [];
+  readonly #global: IdpOptions;
+  readonly #redirectUri: string;
   readonly default: IdentityProvider;
 
-  /** `optionsFor` gives a route's provider options (its overrides merged over the global ones). */
-  constructor(config: Config, redirectUri: string, optionsFor: (route: Route) => IdpOptions = () => config.idp) {
-    this.default = this.#provider(config.idp, redirectUri);
-    for (const route of config.routes) this.#byRoute[route.index] = this.#provider(optionsFor(route), redirectUri);
+  constructor(global: IdpOptions, redirectUri: string) {
+    this.#global = global;
+    this.#redirectUri = redirectUri;
+    this.default = this.#provider(global);
   }
 
+  /** The provider a route signs in with: its own client (merged over the global options) or the global one. */
   forRoute(route: Route): IdentityProvider {
-    return this.#byRoute[route.index] ?? this.default;
+    return route.idpClient === null ? this.default : this.#provider({ ...this.#global, ...route.idpClient });
   }
 
   byId(id: string): IdentityProvider | undefined {
     return this.#byId.get(id);
   }
 
-  #provider(options: IdpOptions, redirectUri: string): IdentityProvider {
+  #provider(options: IdpOptions): IdentityProvider {
     const id = identityProviderId(options);
     let provider = this.#byId.get(id);
     if (provider === undefined) {
-      provider = new IdentityProvider(options, redirectUri);
+      provider = new IdentityProvider(options, this.#redirectUri);
       this.#byId.set(id, provider);
     }
     return provider;

@@ -4,7 +4,6 @@
 // (the configuration guarantees the settings exist when there are).
 import type { Config } from '../config/types.js';
 import type { Databroker } from '../databroker/types.js';
-import type { Router } from '../proxy/router.js';
 import type { AccessRecord } from '../telemetry/access-log.js';
 import type { Logger } from '../telemetry/logger.js';
 import { CredentialResolver } from './credentials.js';
@@ -28,16 +27,15 @@ export interface Authentication {
 export function createAuthentication(
   config: Config,
   db: Databroker,
-  router: Router,
+  /** Whether a host is served by some route of the configuration in force (it changes with reloads). */
+  isRouteHost: (host: string) => boolean,
   logger: Logger,
   onRequestDone: (record: AccessRecord, status: number, details: string) => void,
 ): Authentication | null {
   if (config.authenticateServiceUrl === null || config.idp.providerUrl === '') return null;
   const keys = new AuthKeys(config.sharedSecret, config.cookie.secret);
   // A route's own idp_client_id is another client at the same provider.
-  const providers = new IdentityProviders(config, new URL('/oauth2/callback', config.authenticateServiceUrl).toString(), (route) =>
-    route.idpClient === null ? config.idp : { ...config.idp, ...route.idpClient },
-  );
+  const providers = new IdentityProviders(config.idp, new URL('/oauth2/callback', config.authenticateServiceUrl).toString());
   const sessions = new Sessions(db, config.cookie.expireMs);
   const handles = new SessionHandles(keys.sessionHandle);
   const jwts = new SessionJwts(keys.sessionJwt);
@@ -51,7 +49,7 @@ export function createAuthentication(
     handles,
     jwts,
     credentials,
-    isRouteHost: (host) => router.servesHost(host),
+    isRouteHost,
     logger,
     onRequestDone,
   });

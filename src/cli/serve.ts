@@ -1,12 +1,14 @@
 // `postern serve`: load and validate the configuration, build the proxy,
-// listen, and drain gracefully on SIGTERM/SIGINT.
+// listen, reload the configuration on SIGHUP, and drain gracefully on
+// SIGTERM/SIGINT.
 import { loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { FrontEnd } from '../frontend/server.js';
 import { loadUws } from '../frontend/uws.js';
 import { Lifecycle } from '../proxy/lifecycle.js';
 import { Pipeline } from '../proxy/pipeline.js';
-import { Router } from '../proxy/router.js';
+import { buildRouteTable, LiveRoutes } from '../proxy/route-table.js';
+import { ConfigReloader, type ReloadOutcome } from '../proxy/reloader.js';
 import type { ProxyServices } from '../proxy/services.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { AuthorizeLog } from '../telemetry/authorize-log.js';
@@ -18,7 +20,6 @@ import { openDatabroker } from '../databroker/open.js';
 import { IDENTITY_MANAGER_LEASE } from '../authenticate/refresher.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import { serviceAccountCommands } from '../control/service-account-commands.js';
-import { buildRouteRuntimes } from '../upstream/route-runtime.js';
 
 /** How long in-flight requests may take to finish after a stop signal. */
 export const DRAIN_DEADLINE_MS = 25_000;
@@ -29,6 +30,12 @@ export interface RunningProxy {
   readonly logger: Logger;
   /** Stops accepting, waits for in-flight requests (up to the deadline), closes everything. */
   stop(deadlineMs?: number): Promise<{ drained: boolean }>;
+  /**
+   * Applies a reloaded configuration (SIGHUP): routes and the databroker
+   * leader change at once; other changed settings are logged as needing a
+   * restart. `load` throwing (an invalid file) changes nothing.
+   */
+  reload(load: () => LoadedConfig): Promise<ReloadOutcome>;
 }
 
 /** Builds and starts the proxy for an already loaded configuration. */
@@ -64,15 +71,24 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger, options:
     },
     storageHealth: () => ({ ok: true, detail: '' }),
   };
-  const pools = new UpstreamPools(config);
-  const router = new Router(config.routes);
+  const pools = new UpstreamPools(config.certificateAuthority);
   const db = await openDatabroker(config, log, { recoverValidPrefix: options.recoverDatabroker === true });
   services.storageHealth = () => db.health();
-  const auth = createAuthentication(config, db, router, log, (record, status, details) => services.accessLog.finish(record, status, details));
+  // Requests reach isRouteHost only after `routes` below exists.
+  const auth = createAuthentication(
+    config,
+    db,
+    (host) => routes.servesHost(host),
+    log,
+    (record, status, details) => services.accessLog.finish(record, status, details),
+  );
+  const providers = auth?.providers ?? null;
+  const routes = new LiveRoutes(buildRouteTable(config.routes, { pools, passIdentityHeaders: config.passIdentityHeaders, providers }));
+  const reloader = new ConfigReloader({ config, routes, pools, providers, db, logger: log });
   // Only the instance holding the lease refreshes sessions.
   auth?.refresher.start({ lease: db.lease(IDENTITY_MANAGER_LEASE) });
   const control = auth ? await openControlSocket(config.controlSocket, serviceAccountCommands(auth.serviceAccounts, log), log) : null;
-  const pipeline = new Pipeline(services, router, buildRouteRuntimes(config.routes, pools), auth);
+  const pipeline = new Pipeline(services, routes, auth);
   const frontEnd = new FrontEnd(uws, services, pipeline);
   let listening: Awaited<ReturnType<FrontEnd['listen']>>;
   try {
@@ -94,6 +110,9 @@ export async function startProxy(loaded: LoadedConfig, logger?: Logger, options:
     port: listening.port,
     host: listening.host,
     logger: log,
+    reload(load) {
+      return reloader.reload(load);
+    },
     stop(deadlineMs = DRAIN_DEADLINE_MS) {
       stopping ??= (async () => {
         lifecycle.draining = true;
@@ -149,5 +168,11 @@ export async function serve(configFile: string, options: StartOptions = {}): Pro
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // systemd's ExecReload and `docker kill -s HUP`: read the file again.
+    process.on('SIGHUP', () => {
+      if (signalled) return;
+      proxy.logger.info({ file: configFile }, 'reload signal received');
+      void proxy.reload(() => loadConfig(configFile, process.env));
+    });
   });
 }

@@ -1,7 +1,8 @@
-// The identity Postern gives an upstream, assembled per configuration: the
-// signing keys, the published JWKS, the assertion signer with its cache,
-// and per route whether identity headers pass and the compiled
-// set_request_headers templates. The request path calls three functions:
+// The identity Postern gives an upstream: the signing keys, the published
+// JWKS and the assertion signer with its cache (built once at start), and
+// per route whether identity headers pass and the compiled
+// set_request_headers templates (planRoute, for each route of each
+// configuration: upstream/route-runtime.ts). The request path calls three functions:
 // assertionFor (cached), appendIdentityHeaders and, for routes with
 // dynamic templates, templateContext.
 import type { Identity } from '../authenticate/sessions.js';
@@ -34,21 +35,11 @@ export class UpstreamIdentity {
    * overwritten, without they are removed (as Pomerium does).
    */
   readonly claimHeaderNames: ReadonlySet<string>;
-  readonly #plans: readonly RouteIdentityPlan[];
-
   constructor(config: Config) {
     this.keys = signingKeysOf(config);
     this.jwks = publishJwks(this.keys);
     this.signer = new AssertionSigner(this.keys, { claimHeaders: config.jwtClaimsHeaders, issuerFormat: config.jwtIssuerFormat });
     this.claimHeaderNames = new Set(config.jwtClaimsHeaders.map((h) => h.lname));
-    this.#plans = config.routes.map((route) => planRoute(route, config.passIdentityHeaders));
-  }
-
-  /** The plan of a route of this configuration (by its index). */
-  planFor(route: Route): RouteIdentityPlan {
-    const plan = this.#plans[route.index];
-    if (plan === undefined) throw new RangeError(`no route ${route.index} in this configuration`);
-    return plan;
   }
 }
 

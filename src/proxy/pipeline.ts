@@ -6,17 +6,14 @@ import { Errors, type ErrorSpec } from '../errors.js';
 import { errorResponse, writeResponse } from '../frontend/respond.js';
 import type { AccessRecord } from '../telemetry/access-log.js';
 import { forward } from '../upstream/forward.js';
-import type { RouteRuntime } from '../upstream/route-runtime.js';
 import { headerValue, joinedHeader, type ProxyRequest } from './request.js';
-import type { Router } from './router.js';
+import type { LiveRoutes } from './route-table.js';
 import type { ProxyServices } from './services.js';
 import { internalEndpoint, isUnder } from './internal-endpoints.js';
 import type { Authentication } from '../authenticate/setup.js';
 import type { Credentials } from '../authenticate/credentials.js';
 import { policyInput } from '../authorize/input.js';
-import type { CompiledPolicy } from '../authorize/ppl/compile.js';
 import { accessDecision } from '../authorize/result.js';
-import { compileRoutePolicy } from '../authorize/route-policy.js';
 import { clientAddress } from './client-address.js';
 import { jwksResponse, wellKnownPomeriumResponse } from '../identity/well-known.js';
 
@@ -24,21 +21,16 @@ const ANONYMOUS: Credentials = Object.freeze({ identity: null, badCookie: false,
 
 export class Pipeline {
   readonly #services: ProxyServices;
-  readonly #router: Router;
-  readonly #runtimes: readonly RouteRuntime[];
+  readonly #routes: LiveRoutes;
   readonly #defaultPort: number;
   readonly #authentication: Authentication | null;
-  /** Each route's policy (its PPL and legacy options), compiled once per configuration. */
-  readonly #policies: readonly CompiledPolicy[];
 
   /** `authentication` is null when no route needs sign-in (the configuration guarantees it). */
-  constructor(services: ProxyServices, router: Router, runtimes: readonly RouteRuntime[], authentication: Authentication | null) {
+  constructor(services: ProxyServices, routes: LiveRoutes, authentication: Authentication | null) {
     this.#services = services;
-    this.#router = router;
-    this.#runtimes = runtimes;
+    this.#routes = routes;
     this.#defaultPort = services.config.insecureServer ? 80 : 443;
     this.#authentication = authentication;
-    this.#policies = services.config.routes.map((route) => compileRoutePolicy(route.access));
   }
 
   handle(res: HttpResponse, req: ProxyRequest, record: AccessRecord): void {
@@ -58,27 +50,29 @@ export class Pipeline {
     if (isUnder(req.path, '/.pomerium')) {
       // Postern's own pages show any session; a programmatic login signs in
       // with the provider of the route this host serves.
-      const hostRoute = this.#router.match(req.host, req.port ?? this.#defaultPort, '/');
-      const idpId = authn === null ? '' : hostRoute !== null ? authn.providers.forRoute(hostRoute).id : authn.providers.default.id;
+      const table = this.#routes.table;
+      const hostRoute = table.router.match(req.host, req.port ?? this.#defaultPort, '/');
+      const idpId = authn === null ? '' : hostRoute !== null ? table.runtimes[hostRoute.index]!.idpId : authn.providers.default.id;
       if (authn === null || !authn.service.handleRouteEndpoint(res, req, authn.credentials.resolve(req, null), record, idpId)) {
         this.#answerError(res, req, record, Errors.ENDPOINT_NOT_FOUND);
       }
       return;
     }
-    const route = this.#router.match(req.host, req.port ?? this.#defaultPort, req.path);
+    // One table for the whole request, even if a reload swaps it meanwhile.
+    const table = this.#routes.table;
+    const route = table.router.match(req.host, req.port ?? this.#defaultPort, req.path);
     if (route === null) return this.#answerError(res, req, record, Errors.ROUTE_NOT_FOUND);
     record.upstreamCluster = route.name;
-    const policy = this.#policies[route.index]!;
+    const runtime = table.runtimes[route.index]!;
+    const policy = runtime.policy;
     // Who is calling matters to a policy that reads identity, and to a route
     // that passes identity upstream (a signed-in user on a public route is
     // still named there, as in Pomerium); any other route skips the session
     // lookup entirely.
     let creds: Credentials = ANONYMOUS;
-    let idpId = '';
-    const plan = this.#services.identity.planFor(route);
+    const plan = runtime.identityPlan;
     if (authn !== null && (policy.reads.identity || plan.needsAssertion || plan.dynamicTemplates)) {
-      idpId = authn.providers.forRoute(route).id;
-      creds = authn.credentials.resolve(req, idpId);
+      creds = authn.credentials.resolve(req, runtime.idpId);
     }
     // Every X-Forwarded-For header counts, as one list (hops are counted across all of them).
     const ip = clientAddress(joinedHeader(req.headers, 'x-forwarded-for') || undefined, req.remoteAddress, this.#services.config.xffNumTrustedHops);
@@ -86,13 +80,13 @@ export class Pipeline {
     this.#services.authorizeLog.write(req, ip, route.name, creds.identity, result);
     const decision = accessDecision(result);
     if (decision.kind === 'allow') {
-      forward(res, req, this.#runtimes[route.index]!, this.#services, record, creds.identity);
+      forward(res, req, runtime, this.#services, record, creds.identity);
       return;
     }
     if (decision.kind === 'login') {
       // Without an authenticate service nobody can sign in: a plain 401.
       if (authn === null) return this.#answerError(res, req, record, Errors.UNAUTHENTICATED);
-      authn.service.loginRequired(res, req, creds, record, idpId || authn.providers.forRoute(route).id);
+      authn.service.loginRequired(res, req, creds, record, runtime.idpId);
       return;
     }
     const spec = decision.status === 495 ? Errors.CLIENT_CERTIFICATE_REQUIRED : decision.status === 404 ? Errors.ROUTE_NOT_FOUND : Errors.FORBIDDEN;

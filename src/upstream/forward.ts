@@ -11,7 +11,6 @@ import type { AccessRecord } from '../telemetry/access-log.js';
 import { Exchange } from './exchange.js';
 import { buildUpstreamHeaders, type IdentityHeaders } from './request-headers.js';
 import type { Identity } from '../authenticate/sessions.js';
-import type { Route } from '../config/types.js';
 import { appendIdentityHeaders, templateContext } from '../identity/upstream-identity.js';
 import { upstreamPath, upstreamTarget } from './rewrite-path.js';
 import type { RouteRuntime } from './route-runtime.js';
@@ -43,9 +42,10 @@ export function strictestLimit(a: number, b: number): number {
  * The signed identity and rendered templates this request adds, or null when
  * the route needs neither (no assertion is signed or looked up then).
  */
-function identityHeaders(req: ProxyRequest, route: Route, services: ProxyServices, identity: Identity | null): IdentityHeaders | null {
+function identityHeaders(req: ProxyRequest, rt: RouteRuntime, services: ProxyServices, identity: Identity | null): IdentityHeaders | null {
   const ui = services.identity;
-  const plan = ui.planFor(route);
+  const plan = rt.identityPlan;
+  const route = rt.route;
   if (!plan.needsAssertion && !plan.dynamicTemplates) return null;
   // Cached per (session, host): a signature only when the cached one is about to expire.
   const signed = plan.needsAssertion ? ui.signer.assertionFor(identity, route, req.host, Date.now()) : null;
@@ -72,7 +72,7 @@ export function forward(
   const config = services.config;
   const target = rt.balancer.pick();
   const to = route.to[target]!;
-  const headers = buildUpstreamHeaders(req, route, to, services.headerOptions, identityHeaders(req, route, services, identity));
+  const headers = buildUpstreamHeaders(req, route, to, services.headerOptions, identityHeaders(req, rt, services, identity));
   const query = req.query.length > 0 ? stripSessionQuery(req.query) : '';
   // uWS must see onData attached before this handler returns.
   const body = announcesBody(req.headers) ? new RequestBody(res) : null;

@@ -1,11 +1,12 @@
-// One undici Pool per distinct upstream (origin plus TLS settings), built
-// once from the configuration. Connections are bounded, kept alive for less
+// One undici Pool per distinct upstream (origin plus TLS settings), shared
+// by every route that names it and kept across configuration reloads while
+// some route still does. Connections are bounded, kept alive for less
 // time than common upstream servers keep them (so we close first and avoid
 // the reuse-after-close race), and TLS is verified unless a route explicitly
 // says tls_skip_verify.
 import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
-import type { Config, Route, UpstreamTarget } from '../config/types.js';
+import type { Route, UpstreamTarget } from '../config/types.js';
 
 /** Connections per upstream: enough for a busy route, bounded so one slow upstream cannot eat every file descriptor. */
 const CONNECTIONS_PER_UPSTREAM = 128;
@@ -13,23 +14,51 @@ const CONNECTIONS_PER_UPSTREAM = 128;
 const KEEP_ALIVE_MS = 4_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** How long a pool no route names any more stays open: requests routed just before a reload still reach it. */
+const RETIRE_AFTER_MS = 30_000;
+
 export class UpstreamPools {
   readonly #byKey = new Map<string, Pool>();
-  /** For each route index, the pool of each of its `to` targets, in order. */
-  readonly #byRoute: Pool[][] = [];
+  readonly #retiring = new Set<Pool>();
+  /** The global certificate_authority (extends the system roots for https targets). */
+  readonly #extraCa: string | null;
 
-  constructor(config: Config) {
-    for (const route of config.routes) {
-      this.#byRoute[route.index] = route.to.map((target) => this.#poolFor(route, target, config.certificateAuthority));
+  constructor(certificateAuthority: string | null) {
+    this.#extraCa = certificateAuthority;
+  }
+
+  /** The pool of each of the route's `to` targets, in order (made on first use, then shared). */
+  pools(route: Route): readonly Pool[] {
+    return route.to.map((target) => this.#poolFor(route, target, this.#extraCa));
+  }
+
+  /**
+   * After a reload: closes, once in-flight requests have had time to finish,
+   * every pool that none of `inUse` (the new configuration's pools) is.
+   */
+  retainOnly(inUse: Iterable<Pool>): void {
+    const keep = new Set(inUse);
+    for (const [key, pool] of this.#byKey) {
+      if (keep.has(pool)) continue;
+      this.#byKey.delete(key);
+      this.#retiring.add(pool);
+      setTimeout(() => {
+        this.#retiring.delete(pool);
+        pool.close().catch(() => pool.destroy());
+      }, RETIRE_AFTER_MS).unref();
     }
   }
 
-  pools(route: Route): readonly Pool[] {
-    return this.#byRoute[route.index]!;
+  /** Pools in use, for tests and metrics. */
+  get size(): number {
+    return this.#byKey.size;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#byKey.values()].map((p) => p.close().catch(() => p.destroy())));
+    const all = [...this.#byKey.values(), ...this.#retiring];
+    this.#byKey.clear();
+    this.#retiring.clear();
+    await Promise.all(all.map((p) => p.close().catch(() => p.destroy())));
   }
 
   #poolFor(route: Route, target: UpstreamTarget, extraCa: string | null): Pool {

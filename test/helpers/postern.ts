@@ -43,7 +43,15 @@ export interface Postern {
   readonly exited: Promise<number | null>;
   /** Sends `signal` (default SIGTERM) and resolves with the exit code; SIGKILLs after `timeoutMs`. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+  /**
+   * Rewrites the config file with `config`, sends SIGHUP and resolves with
+   * the line that ends this reload: `configuration reloaded`, or the last
+   * `configuration reload refused` line.
+   */
+  reload(config: object | string, timeoutMs?: number): Promise<LogLine>;
 }
+
+const RELOAD_ENDED = (l: LogLine): boolean => l.msg === 'configuration reloaded' || (typeof l.msg === 'string' && l.msg.startsWith('configuration reload refused'));
 
 /** Base64 of 32 random bytes, the form of `shared_secret` and `cookie_secret`. */
 export function randomSecret(): string {
@@ -204,6 +212,16 @@ export async function startPostern(config: object | string, opts: PosternOptions
       const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
       if (!m) throw new Error(`no VmRSS for pid ${child.pid}`);
       return Number(m[1]) * 1024;
+    },
+    async reload(next: object | string, timeoutMs = 10_000) {
+      writeFileSync(configFile, toYaml(next));
+      const seen = logs.length;
+      child.kill('SIGHUP');
+      const first = await waitForLog((l) => logs.indexOf(l) >= seen && RELOAD_ENDED(l), timeoutMs);
+      // A refusal may name several problems, one line each: give them time to arrive.
+      await new Promise((r) => setTimeout(r, 50));
+      const ended = logs.slice(seen).filter(RELOAD_ENDED);
+      return ended[ended.length - 1] ?? first;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000) {
       if (exitCode !== undefined) return exitCode;

@@ -4,7 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { appendIdentityHeaders, templateContext, UpstreamIdentity } from '../../src/identity/upstream-identity.js';
+import { appendIdentityHeaders, planRoute, templateContext, UpstreamIdentity } from '../../src/identity/upstream-identity.js';
 import { deriveSigningKey } from '../../src/identity/signing-keys.js';
 import { base, Fixture } from '../config/support.js';
 import { serviceAccountIdentity, sessionIdentity } from './support.js';
@@ -46,10 +46,10 @@ describe('UpstreamIdentity', () => {
     assert.deepEqual([...identity.claimHeaderNames], ['x-email', 'x-dept']);
   });
 
-  it('plans each route once: identity headers, templates, whether an assertion is needed', () => {
+  it('plans a route: identity headers, templates, whether an assertion is needed', () => {
     assert.deepEqual(
       [app, jwtRoute, plain].map((r) => {
-        const p = identity.planFor(r);
+        const p = planRoute(r, config.passIdentityHeaders);
         return [p.passIdentityHeaders, p.dynamicTemplates, p.needsAssertion, p.templates.map((t) => t.constant)];
       }),
       [
@@ -87,8 +87,8 @@ describe('UpstreamIdentity', () => {
     const who = sessionIdentity({ accessToken: 'AT-123', idToken: 'IDT-456' });
     const signed = identity.signer.assertionFor(who, jwtRoute, 'jwt.example.com', NOW);
     const ctx = templateContext(who, signed, []);
-    assert.equal(identity.planFor(app).templates[1]!.render(ctx), 'Bearer AT-123');
-    assert.equal(identity.planFor(jwtRoute).templates[0]!.render(ctx), signed.token);
+    assert.equal(planRoute(app, config.passIdentityHeaders).templates[1]!.render(ctx), 'Bearer AT-123');
+    assert.equal(planRoute(jwtRoute, config.passIdentityHeaders).templates[0]!.render(ctx), signed.token);
     assert.deepEqual(templateContext(serviceAccountIdentity(), null, []), { accessToken: '', idToken: '', jwt: '', headers: [], clientCertificate: null });
   });
 });
