@@ -56,8 +56,22 @@ export interface StorageBackend {
    * process writes to has nothing to report.
    */
   subscribe?(fromVersion: number, listener: (change: Change) => void, onResync: (snapshot: StoreSnapshot) => void): () => void;
-  /** Replaces history with a snapshot (log compaction), atomically. Optional. */
+  /**
+   * Log compaction: writes a snapshot of the backend's own state and drops
+   * the log it covers; the history goes on unchanged. `snapshot` only names
+   * the point (of this history, not ahead of it). Optional.
+   */
   compact?(snapshot: StoreSnapshot): Promise<void>;
+  /**
+   * Replaces the whole durable state with `snapshot`, which starts another
+   * history (its serverVersion must differ from the current one): from then
+   * on load() gives exactly its records, and writes take the versions after
+   * its version. Atomic: a crash at any point leaves the old state or the
+   * new, never a mix. Writes issued before it are made first, in the old
+   * history; writes issued while it runs are refused. Optional: what a
+   * promoted peer seeds its own store with.
+   */
+  adopt?(snapshot: StoreSnapshot): Promise<void>;
   /** Health for /healthz and metrics: e.g. `{ ok: false, detail: 'leader unreachable' }`. */
   health?(): { readonly ok: boolean; readonly detail: string };
   close(): Promise<void>;

@@ -34,11 +34,13 @@ export class MemoryBackend implements StorageBackend {
   }
 
   /**
-   * Continues the snapshot's history: later writes take the versions after
-   * it. (A promoted peer seeds its store this way; the records stay in the
-   * replica, as always with this backend.)
+   * Continues from the snapshot: later writes take the versions after it,
+   * in its history. (A promoted peer seeds its store this way; the records
+   * stay in the replica, as always with this backend.)
    */
-  compact(snapshot: StoreSnapshot): Promise<void> {
+  adopt(snapshot: StoreSnapshot): Promise<void> {
+    if (this.#closed) return Promise.reject(new PosternError(Errors.DATABROKER_CLOSED));
+    if (snapshot.serverVersion === this.#serverVersion) return Promise.reject(new RangeError(`adopt() starts another history; ${snapshot.serverVersion} is the current one`));
     this.#serverVersion = snapshot.serverVersion;
     this.#version = snapshot.version;
     return Promise.resolve();

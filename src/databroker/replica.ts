@@ -4,8 +4,9 @@
 // backend gave it; changes made elsewhere (another instance over Postgres,
 // the leader of a peer group) arrive through the backend's subscription.
 // Both are applied strictly in version order, so every replica of a store
-// passes through the same states. A gap that does not fill, or a new
-// history, makes the replica start again from the backend's snapshot.
+// passes through the same states. A gap that does not fill, a new history,
+// or a store that lost changes the replica had, makes the replica start
+// again from the backend's snapshot.
 //
 // Expiry is checked on every read, so correctness never depends on a timer;
 // the sweep deletes expired records through the backend, so their removal is
@@ -377,18 +378,32 @@ export class Replica implements Databroker {
     );
   }
 
-  /** Jumps to the backend's snapshot, telling listeners which records differ from before. */
+  /**
+   * Jumps to the backend's snapshot, telling listeners which records differ
+   * from before. The store is the truth, even when its snapshot is of this
+   * history but behind the replica: the store lost changes the replica had
+   * seen (a log written without fsync and a machine crash, a database or
+   * directory restored from a copy). Keeping them would make this replica
+   * differ from the store and from every other replica for as long as those
+   * records live, and the store's next changes would take their versions;
+   * so the lost changes are undone here like those of an abandoned history,
+   * and said loudly.
+   */
   #resync(snapshot: StoreSnapshot): void {
     if (this.#closed) return;
     const sameHistory = snapshot.serverVersion === this.#serverVersion;
-    if (sameHistory && snapshot.version < this.#version) {
-      this.#logger.warn({ version: this.#version, snapshotVersion: snapshot.version }, 'ignored a databroker snapshot older than the replica');
-      return;
+    const lost = sameHistory ? Math.max(0, this.#version - snapshot.version) : 0;
+    if (lost > 0) {
+      this.#logger.error(
+        { serverVersion: snapshot.serverVersion, replicaVersion: this.#version, storeVersion: snapshot.version, lostVersions: lost, storage: this.#backend.kind },
+        `DATABROKER STORE LOST CHANGES: it is ${lost} version(s) behind this replica on the same history; following the store and undoing the changes it lost`,
+      );
     }
     const before = this.#table;
     const after = new ShardedRecords(this.#shards, this.#indexes);
     for (const record of snapshot.records) {
       // Unchanged records stay the same objects, so references held elsewhere stay current.
+      // (Versions up to the snapshot's are common to the store and the replica, lost changes or not.)
       const old = sameHistory ? before.get(record.type, record.id) : undefined;
       after.set(old !== undefined && old.version === record.version ? old : freezeRecord(record));
     }
@@ -401,7 +416,9 @@ export class Replica implements Databroker {
       if (before.get(record.type, record.id) !== record) changes.push(Object.freeze({ version, type: record.type, id: record.id, record, resync: true }));
     });
     this.#table = after;
-    if (!sameHistory) {
+    // Writes acknowledged in an abandoned history, or in the lost changes, will never be applied.
+    const abandoned = !sameHistory || lost > 0;
+    if (abandoned) {
       this.#serverVersion = snapshot.serverVersion;
       this.#epoch++;
       this.#early.clear();
@@ -414,8 +431,8 @@ export class Replica implements Databroker {
     this.#version = version;
     this.#feed.reset(snapshot.serverVersion, version);
     for (const change of changes) this.#emit(change);
-    // Writes of the old history will never be applied; they are done.
-    if (!sameHistory) this.#settle(true);
+    // Their callers were answered by the backend; they are done.
+    if (abandoned) this.#settle(true);
     this.#drainEarly();
   }
 

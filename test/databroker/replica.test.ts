@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Change, StorageBackend, StoreSnapshot, WriteOp } from '../../src/databroker/backend.js';
+import type { Change, StorageBackend, WriteOp } from '../../src/databroker/backend.js';
 import { MemoryBackend } from '../../src/databroker/memory-backend.js';
 import { Replica, type ReplicaOptions } from '../../src/databroker/replica.js';
 import type { ChangeEvent, DataRecord } from '../../src/databroker/types.js';
@@ -139,33 +139,56 @@ test('a new history replaces the replica, and a write acknowledged in the old on
   assert.equal(a.db.changesSince('history-1', 2), 'different-history');
 });
 
-test('a snapshot older than the replica, in the same history, is ignored', async () => {
+test('a store behind the replica on its own history wins: the changes it lost are undone, listeners are told, an error says how many', async () => {
   const log = new SharedLog();
-  const a = await replicaOn(log);
-  const old: StoreSnapshot = log.snapshot();
-  await Promise.all([a.db.put('t', 'x', 1), drain([a.backend])]);
-  a.backend.pushResync();
-  await drain([a.backend]);
-  const fresh = a.db.version;
-  // Deliver a stale snapshot by hand through a new subscription's resync callback.
-  const { logger, lines } = capturingLogger('warn');
-  const b = await Replica.open(
-    {
-      kind: 'stale',
-      load: () => Promise.resolve(log.snapshot()),
-      write: () => Promise.reject(new Error('read-only')),
-      subscribe: (_from, _listener, onResync) => {
-        queueMicrotask(() => onResync(old));
-        return () => undefined;
-      },
-      close: () => Promise.resolve(),
-    },
-    { logger, sweepIntervalMs: 0 },
-  );
+  const { logger, lines } = capturingLogger('info');
+  const a = await replicaOn(log, { logger });
+  const b = await replicaOn(log);
+  await Promise.all([b.db.put('t', 'x', 1), b.db.put('t', 'y', 2), drain([a.backend, b.backend])]);
+  const y = a.db.get('t', 'y');
+  await Promise.all([a.db.put('t', 'z', 3), a.db.put('t', 'x', 10), drain([a.backend, b.backend])]);
+  // A write the store numbers 5 and acknowledges, then loses along with 3 and 4.
+  const lostWrite = a.db.put('t', 'w', 4);
   await settle();
-  assert.equal(b.version, fresh);
-  assert.equal(b.get('t', 'x')?.data, 1);
-  assert.ok(lines.some((l) => l['msg'] === 'ignored a databroker snapshot older than the replica'));
+  assert.equal(log.version, 5);
+  log.loseLastChanges(3);
+  a.backend.pushResync();
+  b.backend.pushResync();
+  const seenBefore = a.seen.length;
+  await drain([a.backend, b.backend]);
+  assert.equal(await isSettled(lostWrite), true, 'a write acknowledged in the lost changes is done, not waiting forever');
+
+  for (const replica of [a, b]) {
+    assert.equal(replica.db.version, 2);
+    assert.equal(replica.db.serverVersion, 'history-1');
+    assert.deepEqual(
+      replica.db.list('t').map((r) => [r.id, r.data, r.version]).sort(),
+      [
+        ['x', 1, 1],
+        ['y', 2, 2],
+      ],
+    );
+  }
+  assert.equal(a.db.get('t', 'y'), y, 'records the store still has at the same version stay the same objects');
+  const resync = a.seen.slice(seenBefore).filter((c) => c.resync === true);
+  assert.deepEqual(resync.map((c) => [c.id, c.record === null ? null : c.record.data, c.version]).sort(), [
+    ['w', null, 2],
+    ['x', 1, 2],
+    ['z', null, 2],
+  ]);
+  const error = lines.find((l) => l['level'] === 50);
+  assert.ok(error, 'the loss is logged as an error');
+  assert.equal(error['lostVersions'], 3);
+  assert.equal(error['replicaVersion'], 5);
+  assert.equal(error['storeVersion'], 2);
+  assert.match(String(error['msg']), /3 version\(s\) behind this replica/);
+
+  // The store's next changes take the lost versions, and apply.
+  await Promise.all([b.db.put('t', 'n', 5), drain([a.backend, b.backend])]);
+  assert.equal(a.db.version, 3);
+  assert.deepEqual(a.db.get('t', 'n')?.data, 5);
+  assert.equal(a.db.get('t', 'w'), null);
+  assert.equal(a.db.changesSince('history-1', 5), 'different-history', 'a reader at a lost version is told to start again');
 });
 
 test('deleting on a shared store writes even a record this replica has not seen yet', async () => {
@@ -391,4 +414,76 @@ test('every read of a record returns the same frozen object until it changes', a
   assert.ok(record !== null);
   assert.equal(a.db.get('t', 'x'), record);
   assert.ok(Object.isFrozen(record) && Object.isFrozen(record.data.nested.list));
+});
+
+// The store loses the tail of its history (keeping its server version) at
+// random moments, while replicas write, acknowledge and receive changes in
+// any order. Whatever a replica had seen of the lost changes, it must end
+// with exactly the store's state, and its listeners must have been told
+// every difference: replaying what they saw gives the replica's records.
+type LossStep = Exclude<Step, { kind: 'advance' }> | { readonly kind: 'lose'; readonly count: number };
+
+const lossStepArb: fc.Arbitrary<LossStep> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('put' as const), who: whoArb, id: fc.constantFrom(...IDS), data: fc.integer(), ttl: fc.constant(null) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), who: whoArb, id: fc.constantFrom(...IDS) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('deliver' as const), who: whoArb }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('ack' as const), who: whoArb, pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('lose' as const), count: fc.integer({ min: 1, max: 6 }) }) },
+);
+
+function listenerView(seen: readonly ChangeEvent[]): Map<string, DataRecord> {
+  const view = new Map<string, DataRecord>();
+  for (const c of seen) {
+    if (c.record === null) view.delete(c.id);
+    else view.set(c.id, c.record);
+  }
+  return view;
+}
+
+test('whatever tail of its history the store loses, every replica ends with exactly the store\'s state, and its listeners saw every difference', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(lossStepArb, { maxLength: 70 }), async (steps) => {
+      const log = new SharedLog();
+      const replicas = await Promise.all(Array.from({ length: REPLICAS }, () => replicaOn(log, { gapTimeoutMs: 60_000 })));
+      const writes: Promise<unknown>[] = [];
+      const checkListeners = (): void => {
+        for (const { db, seen } of replicas) {
+          assert.deepEqual(listenerView(seen), new Map(db.list('t').map((r) => [r.id, r])));
+        }
+      };
+      for (const step of steps) {
+        switch (step.kind) {
+          case 'put':
+            writes.push(replicas[step.who]!.db.put('t', step.id, step.data));
+            break;
+          case 'delete':
+            writes.push(replicas[step.who]!.db.delete('t', step.id));
+            break;
+          case 'deliver':
+            replicas[step.who]!.backend.deliver();
+            break;
+          case 'ack': {
+            const backend = replicas[step.who]!.backend;
+            if (backend.acks.length > 0) backend.ack(step.pick % backend.acks.length);
+            break;
+          }
+          case 'lose':
+            log.loseLastChanges(Math.min(step.count, log.changes.length));
+            for (const { backend } of replicas) backend.pushResync();
+            break;
+        }
+        await settle();
+        checkListeners();
+      }
+      await drain(replicas.map((r) => r.backend));
+      await Promise.all(writes);
+      checkListeners();
+      const store = new Map(log.snapshot().records.map((r) => [r.id, r]));
+      for (const { db } of replicas) {
+        assert.equal(db.version, log.version);
+        assert.deepEqual(new Map(db.list('t').map((r) => [r.id, r])), store);
+      }
+    }),
+    { numRuns: 150 },
+  );
 });

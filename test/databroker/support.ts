@@ -43,6 +43,8 @@ export class SharedLog {
   /** Changes before this version are no longer kept: a subscriber from further back gets a snapshot. */
   earliest = 0;
   readonly #records = new Map<string, DataRecord>();
+  /** The records at `earliest`, from which the kept changes replay. */
+  readonly #base = new Map<string, DataRecord>();
   readonly #nodes: SharedLogBackend[] = [];
 
   get version(): number {
@@ -81,6 +83,25 @@ export class SharedLog {
   forgetChanges(): void {
     this.earliest = this.version;
     this.changes = [];
+    this.#rebase();
+  }
+
+  /**
+   * Loses the last `count` changes and keeps the server version, as a store
+   * does that acknowledged changes it then lost (a log written without
+   * fsync and a machine crash, a restore from a copy). Later writes take the
+   * lost versions again.
+   */
+  loseLastChanges(count: number): void {
+    if (!Number.isSafeInteger(count) || count < 0 || count > this.changes.length) throw new RangeError(`cannot lose ${count} of ${this.changes.length} kept changes`);
+    this.changes = this.changes.slice(0, this.changes.length - count);
+    this.#records.clear();
+    for (const [key, record] of this.#base) this.#records.set(key, record);
+    for (const c of this.changes) {
+      const key = `${c.type}\u0000${c.id}`;
+      if (c.record === null) this.#records.delete(key);
+      else this.#records.set(key, c.record);
+    }
   }
 
   /** Starts a new history with the same records (a store recreated from a backup, say). */
@@ -90,6 +111,12 @@ export class SharedLog {
     for (const [key, r] of this.#records) this.#records.set(key, { ...r, version: ++version });
     this.changes = [];
     this.earliest = version;
+    this.#rebase();
+  }
+
+  #rebase(): void {
+    this.#base.clear();
+    for (const [key, record] of this.#records) this.#base.set(key, record);
   }
 }
 

@@ -15,6 +15,14 @@
 // version (durably, before anything goes into it) and writes the snapshot in
 // the background while appends go on into the new segment. Load therefore
 // reads the snapshot, then every segment from the one it names, in order.
+//
+// adopt() replaces the store with another history's snapshot, between two
+// appends too: the new history's first segment is made under a temporary
+// name, the snapshot naming it is installed (the commit point), and only
+// then is the segment renamed and the old log removed. A load finishes a
+// rename the crash interrupted, and removes a segment no snapshot names.
+// The same steps give the store a new history when it is opened after a
+// process that did not close it (see #startNewHistory).
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -25,8 +33,8 @@ import { Errors, PosternError } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { encodeChange, makeRecord } from './codec.js';
 import { DatabrokerCorruptError, NOTHING_TO_KEEP_ADVICE, RECOVERY_ADVICE, type Damage } from './corrupt.js';
-import { asideName, DIR_MODE, FILE_MODE, listDirectory, pathIn, segmentFileName, syncDirectory } from './layout.js';
-import { lockDirectory } from './lock.js';
+import { asideName, DIR_MODE, FILE_MODE, listDirectory, pathIn, segmentFileName, SNAPSHOT_FILE, syncDirectory, TEMP_SUFFIX } from './layout.js';
+import { lockDirectory, type DirectoryLock } from './lock.js';
 import { MAX_CHANGE_BYTES, readSegment, SegmentWriter, type EncodedChange, type SegmentHeader } from './segment.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
 
@@ -80,6 +88,10 @@ interface Waiter {
   readonly reject: (err: Error) => void;
 }
 
+interface Adoption extends Waiter {
+  readonly snapshot: StoreSnapshot;
+}
+
 export async function openFileBackend(options: FileBackendOptions): Promise<StorageBackend> {
   const snapshotEvery = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
   if (!Number.isSafeInteger(snapshotEvery) || snapshotEvery < 1) throw new RangeError(`snapshotEvery must be a positive integer, not ${snapshotEvery}`);
@@ -88,8 +100,8 @@ export async function openFileBackend(options: FileBackendOptions): Promise<Stor
   const fsync = options.fsync ?? 'always';
   if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'never') throw new RangeError(`fsync must be always, batch or never, not ${String(fsync)}`);
   await mkdir(options.dir, { recursive: true, mode: DIR_MODE });
-  const release = await lockDirectory(options.dir);
-  return new FileBackend({ ...options, fsync }, snapshotEvery, batchIntervalMs, release);
+  const lock = await lockDirectory(options.dir);
+  return new FileBackend({ ...options, fsync }, snapshotEvery, batchIntervalMs, lock);
 }
 
 class FileBackend implements StorageBackend {
@@ -101,7 +113,7 @@ class FileBackend implements StorageBackend {
   readonly #snapshotEvery: number;
   readonly #recover: boolean;
   readonly #logger: Logger;
-  readonly #release: () => Promise<void>;
+  readonly #lock: DirectoryLock;
 
   #state: 'new' | 'loading' | 'open' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | null = null;
@@ -121,10 +133,12 @@ class FileBackend implements StorageBackend {
   #changesSinceSnapshot = 0;
   #snapshotting: Promise<void> | null = null;
   #snapshotWaiters: Waiter[] = [];
+  /** An adopt() waiting for the append loop; writes are refused meanwhile. */
+  #adoption: Adoption | null = null;
   /** Set by the first failed append or fsync: after it nothing on disk can be trusted to follow on. */
   #failure: PosternError | null = null;
 
-  constructor(options: FileBackendOptions & { readonly fsync: FsyncPolicy }, snapshotEvery: number, batchIntervalMs: number, release: () => Promise<void>) {
+  constructor(options: FileBackendOptions & { readonly fsync: FsyncPolicy }, snapshotEvery: number, batchIntervalMs: number, lock: DirectoryLock) {
     this.#dir = options.dir;
     this.#sealer = options.sealer;
     this.#fsync = options.fsync;
@@ -132,7 +146,7 @@ class FileBackend implements StorageBackend {
     this.#snapshotEvery = snapshotEvery;
     this.#recover = options.recoverValidPrefix === true;
     this.#logger = options.logger;
-    this.#release = release;
+    this.#lock = lock;
   }
 
   async load(): Promise<StoreSnapshot> {
@@ -140,10 +154,11 @@ class FileBackend implements StorageBackend {
     this.#state = 'loading';
     try {
       await this.#restore();
+      if (this.#lock.takenOver) await this.#startNewHistory();
     } catch (err) {
       this.#state = 'closed';
       await this.#segment?.close().catch(() => undefined);
-      await this.#release();
+      await this.#lock.release();
       throw err;
     }
     this.#state = 'open';
@@ -163,6 +178,7 @@ class FileBackend implements StorageBackend {
       );
     }
     if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#adoption !== null) return Promise.reject(new PosternError(Errors.DATABROKER_WRITE_REFUSED, 'the file storage is replacing its history (adopt)'));
     if (typeof op.type !== 'string' || typeof op.id !== 'string') return Promise.reject(new TypeError('a record type and id are strings'));
     if (!Number.isFinite(op.modifiedAt)) return Promise.reject(new RangeError(`modifiedAt must be a finite number, not ${op.modifiedAt}`));
     if (op.expiresAt !== null && !Number.isFinite(op.expiresAt)) {
@@ -200,6 +216,26 @@ class FileBackend implements StorageBackend {
     });
   }
 
+  /**
+   * Replaces the store with `snapshot`, another history, once the writes
+   * already issued are durable (see StorageBackend.adopt). Resolves once the
+   * snapshot is installed; from then on a restart loads exactly it and the
+   * writes that follow. A failure before that leaves the store as it was;
+   * one after it stops the store, as a failed append does.
+   */
+  adopt(snapshot: StoreSnapshot): Promise<void> {
+    if (this.#state !== 'open') return Promise.reject(new PosternError(Errors.DATABROKER_CLOSED, `the file storage is ${this.#state}`));
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#adoption !== null) return Promise.reject(new Error('adopt() is already under way'));
+    if (typeof snapshot.serverVersion !== 'string' || snapshot.serverVersion === '') return Promise.reject(new RangeError('the snapshot names no history'));
+    if (snapshot.serverVersion === this.#serverVersion) return Promise.reject(new RangeError(`adopt() starts another history; ${snapshot.serverVersion} is the current one`));
+    if (!Number.isSafeInteger(snapshot.version) || snapshot.version < 0) return Promise.reject(new RangeError(`the snapshot's version must be a count, not ${snapshot.version}`));
+    return new Promise<void>((resolve, reject) => {
+      this.#adoption = { snapshot, resolve, reject };
+      this.#kick();
+    });
+  }
+
   health(): { readonly ok: boolean; readonly detail: string } {
     if (this.#failure !== null) return { ok: false, detail: this.#failure.message };
     if (this.#state !== 'open') return { ok: false, detail: `file storage ${this.#state}` };
@@ -215,7 +251,7 @@ class FileBackend implements StorageBackend {
   async #shutDown(): Promise<void> {
     if (this.#state === 'new') {
       this.#state = 'closed';
-      await this.#release();
+      await this.#lock.release();
       return;
     }
     if (this.#state === 'closed') return;
@@ -225,6 +261,8 @@ class FileBackend implements StorageBackend {
       await this.#snapshotting;
     }
     for (const waiter of this.#snapshotWaiters.splice(0)) waiter.reject(new PosternError(Errors.DATABROKER_CLOSED));
+    this.#adoption?.reject(new PosternError(Errors.DATABROKER_CLOSED));
+    this.#adoption = null;
     const segment = this.#segment;
     this.#segment = null;
     try {
@@ -232,7 +270,7 @@ class FileBackend implements StorageBackend {
     } finally {
       await segment?.close().catch(() => undefined);
       this.#state = 'closed';
-      await this.#release();
+      await this.#lock.release();
     }
   }
 
@@ -241,11 +279,6 @@ class FileBackend implements StorageBackend {
   async #restore(): Promise<void> {
     const dir = this.#dir;
     const listing = await listDirectory(dir);
-    for (const name of listing.temporaries) {
-      await unlink(pathIn(dir, name));
-      this.#logger.info({ file: pathIn(dir, name) }, 'removed an unfinished snapshot left by a crash');
-    }
-
     let serverVersion: string | null = null;
     let lastVersion = 0;
     let firstSegment = 1;
@@ -254,9 +287,25 @@ class FileBackend implements StorageBackend {
       ({ serverVersion, version: lastVersion, nextSegment: firstSegment } = snapshot);
     }
 
+    const segments = [...listing.segments];
+    for (const name of listing.temporaries) {
+      const path = pathIn(dir, name);
+      // An adopted history's first segment, once its snapshot is installed, is live whatever its name.
+      if (listing.hasSnapshot && name === segmentFileName(firstSegment) + TEMP_SUFFIX && !segments.includes(firstSegment)) {
+        await rename(path, pathIn(dir, segmentFileName(firstSegment)));
+        await syncDirectory(dir);
+        segments.push(firstSegment);
+        segments.sort((a, b) => a - b);
+        this.#logger.info({ file: path }, 'finished installing an adopted history (a crash came before its first segment was renamed)');
+        continue;
+      }
+      await unlink(path);
+      this.#logger.info({ file: path }, name === SNAPSHOT_FILE + TEMP_SUFFIX ? 'removed an unfinished snapshot left by a crash' : 'removed an unfinished log segment left by a crash');
+    }
+
     // Segments before the snapshot's are covered by it: a crash came between installing it and deleting them.
-    const obsolete = listing.segments.filter((s) => s < firstSegment);
-    const live = listing.segments.filter((s) => s >= firstSegment);
+    const obsolete = segments.filter((s) => s < firstSegment);
+    const live = segments.filter((s) => s >= firstSegment);
     let contiguous = 0;
     while (contiguous < live.length && live[contiguous] === firstSegment + contiguous) contiguous++;
     const stranded = live.slice(contiguous);
@@ -384,6 +433,7 @@ class FileBackend implements StorageBackend {
     try {
       while (this.#failure === null) {
         if (this.#pending.length > 0) await this.#commitPending();
+        else if (this.#adoption !== null) await this.#adoptNow(this.#adoption);
         else if (this.#snapshotDue()) await this.#rotate();
         else break;
       }
@@ -425,6 +475,8 @@ class FileBackend implements StorageBackend {
     for (const pending of batch) pending.reject(failure);
     for (const pending of this.#pending.splice(0)) pending.reject(failure);
     for (const waiter of this.#snapshotWaiters.splice(0)) waiter.reject(failure);
+    this.#adoption?.reject(failure);
+    this.#adoption = null;
   }
 
   // ── Snapshots ──────────────────────────────────────────────────────────
@@ -472,6 +524,87 @@ class FileBackend implements StorageBackend {
         this.#snapshotting = null;
         if (this.#state === 'open' || this.#state === 'closing') this.#kick();
       });
+  }
+
+  // ── Another history ────────────────────────────────────────────────────
+
+  /** In the append loop, after the writes issued before adopt(). */
+  async #adoptNow(adoption: Adoption): Promise<void> {
+    // A snapshot of the old history still being written would be installed over the new one.
+    while (this.#snapshotting !== null) await this.#snapshotting;
+    try {
+      await this.#install(adoption.snapshot);
+    } catch (err) {
+      this.#adoption = null;
+      adoption.reject(err as Error);
+      return;
+    }
+    this.#adoption = null;
+    this.#logger.info(
+      { serverVersion: this.#serverVersion, version: this.#version, records: this.#recordCount },
+      'databroker file storage replaced by another history (adopted a snapshot)',
+    );
+    adoption.resolve();
+  }
+
+  /**
+   * A previous process that did not close the store may have acknowledged
+   * writes it then lost (with fsync `never`, a machine crash loses what the
+   * kernel had not written). Replicas and peer followers may hold those
+   * changes; if this store went on under the same server_version, its new
+   * changes would take the same versions and a follower would keep the lost
+   * ones as if they were its prefix, diverging without a sign. A new
+   * server_version makes every reader start again from this store's state.
+   * Any unclean end counts: the lock cannot tell which fsync policy the
+   * previous process ran with, nor whether the machine went down with it,
+   * and the cost (one snapshot written here, and one sent to each follower)
+   * comes only after a crash.
+   */
+  async #startNewHistory(): Promise<void> {
+    const previous = this.#serverVersion;
+    await this.#install({ serverVersion: randomId(), version: this.#version, records: this.#allRecords() });
+    this.#logger.warn(
+      { dir: this.#dir, previous, serverVersion: this.#serverVersion, version: this.#version },
+      'the previous process did not close the databroker store; starting a new history so that no replica keeps changes it may have lost',
+    );
+  }
+
+  /**
+   * Makes `snapshot` the whole store, atomically: the new history's first
+   * segment (durable, under a temporary name), then the snapshot naming it
+   * (the commit point), then the segment's rename and the old log's removal.
+   */
+  async #install(snapshot: StoreSnapshot): Promise<void> {
+    const dir = this.#dir;
+    const old = this.#segment!;
+    const segment = old.header.segment + 1;
+    const next = await SegmentWriter.createTemporary(dir, segment, snapshot.serverVersion, snapshot.version + 1, this.#sealer).catch(async (err: unknown) => {
+      await unlink(pathIn(dir, segmentFileName(segment) + TEMP_SUFFIX)).catch(() => undefined);
+      throw err;
+    });
+    try {
+      await writeSnapshot(dir, { serverVersion: snapshot.serverVersion, version: snapshot.version, nextSegment: segment, records: snapshot.records }, this.#sealer);
+    } catch (err) {
+      await next.close().catch(() => undefined);
+      await unlink(next.path).catch(() => undefined);
+      throw err;
+    }
+    // Installed: from here on a restart loads the new history, whatever else happens.
+    this.#segment = next;
+    this.#records.clear();
+    this.#recordCount = 0;
+    for (const record of snapshot.records) this.#set(record);
+    this.#serverVersion = snapshot.serverVersion;
+    this.#version = this.#durableVersion = snapshot.version;
+    this.#changesSinceSnapshot = 0;
+    await old.close().catch((err: unknown) => this.#logger.warn({ err, file: old.path }, 'closing a finished log segment failed'));
+    try {
+      await next.install(dir);
+      await this.#removeSegmentsBefore(segment);
+    } catch (err) {
+      this.#fail(err as Error, []);
+      throw this.#failure!;
+    }
   }
 
   async #removeSegmentsBefore(segment: number): Promise<void> {

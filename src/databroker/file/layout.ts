@@ -1,11 +1,13 @@
 // The files of a store directory and the file-system steps that make
 // changes to them durable.
 //
-//   snapshot.pst        the latest snapshot; names the first log segment after it
-//   snapshot.pst.tmp    a snapshot being written (a leftover means a crash: ignored and removed)
-//   log-NNNNNNNNNN.pst  log segments, numbered without gaps from the one the snapshot names
-//   *.corrupt-…         damaged data moved aside by a recovery; never read, never deleted
-//   lock                the process id of the process using the directory
+//   snapshot.pst            the latest snapshot; names the first log segment after it
+//   snapshot.pst.tmp        a snapshot being written (a leftover means a crash: ignored and removed)
+//   log-NNNNNNNNNN.pst      log segments, numbered without gaps from the one the snapshot names
+//   log-NNNNNNNNNN.pst.tmp  the first segment of an adopted history, before its rename: renamed by
+//                           the load when the snapshot names it, otherwise a leftover, removed
+//   *.corrupt-…             damaged data moved aside by a recovery; never read, never deleted
+//   lock                    the process id of the process using the directory
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -38,7 +40,7 @@ export interface DirectoryListing {
   readonly hasSnapshot: boolean;
   /** Segment numbers, ascending. */
   readonly segments: readonly number[];
-  /** Names ending in `.tmp`: unfinished snapshots. */
+  /** Names ending in `.tmp`: unfinished snapshots and segments. */
   readonly temporaries: readonly string[];
 }
 

@@ -4,13 +4,13 @@
 // which is what lets the reader notice a block or a segment that is missing,
 // repeated or out of order.
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import type { Change, ValueSealer } from '../backend.js';
 import { randomId } from '../../crypto/random.js';
 import { decodeChanges, decodeValue, encodeValue } from './codec.js';
 import type { Damage } from './corrupt.js';
 import { FRAME_HEADER_BYTES, FrameKind, MAX_BODY_BYTES } from './frame.js';
-import { FILE_MODE, pathIn, segmentFileName, syncDirectory } from './layout.js';
+import { FILE_MODE, pathIn, segmentFileName, syncDirectory, TEMP_SUFFIX } from './layout.js';
 import { FrameReader, type FrameStep } from './reader.js';
 import { openFrame, sealFrame, UNOPENABLE } from './seal.js';
 
@@ -44,14 +44,14 @@ function headerFileId(segment: number): string {
 /** Appends blocks to the segment being written; one per store at a time. */
 export class SegmentWriter {
   readonly header: SegmentHeader;
-  readonly path: string;
   readonly #handle: FileHandle;
   readonly #sealer: ValueSealer;
+  #path: string;
   #end: number;
 
   private constructor(header: SegmentHeader, path: string, handle: FileHandle, sealer: ValueSealer, end: number) {
     this.header = header;
-    this.path = path;
+    this.#path = path;
     this.#handle = handle;
     this.#sealer = sealer;
     this.#end = end;
@@ -62,9 +62,23 @@ export class SegmentWriter {
    * entry included, before anything may be appended: a snapshot or a later
    * segment can then rely on it being there.
    */
-  static async create(dir: string, segment: number, serverVersion: string, startVersion: number, sealer: ValueSealer): Promise<SegmentWriter> {
+  static create(dir: string, segment: number, serverVersion: string, startVersion: number, sealer: ValueSealer): Promise<SegmentWriter> {
+    return SegmentWriter.#create(pathIn(dir, segmentFileName(segment)), dir, segment, serverVersion, startVersion, sealer);
+  }
+
+  /**
+   * The same, under a temporary name that a load ignores (and removes)
+   * unless the installed snapshot names this segment: the first segment of
+   * an adopted history must exist before the snapshot that makes it live,
+   * yet must not be read as a continuation of the old history. install()
+   * gives it its name.
+   */
+  static createTemporary(dir: string, segment: number, serverVersion: string, startVersion: number, sealer: ValueSealer): Promise<SegmentWriter> {
+    return SegmentWriter.#create(pathIn(dir, segmentFileName(segment) + TEMP_SUFFIX), dir, segment, serverVersion, startVersion, sealer);
+  }
+
+  static async #create(path: string, dir: string, segment: number, serverVersion: string, startVersion: number, sealer: ValueSealer): Promise<SegmentWriter> {
     const header: SegmentHeader = { segment, serverVersion, fileId: randomId(), startVersion };
-    const path = pathIn(dir, segmentFileName(segment));
     const handle = await open(path, 'w+', FILE_MODE);
     try {
       const plaintext = encodeValue([serverVersion, header.fileId, startVersion]);
@@ -93,6 +107,18 @@ export class SegmentWriter {
       await handle.close();
       throw err;
     }
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Renames a segment made by createTemporary() to its own name, durably. */
+  async install(dir: string): Promise<void> {
+    const path = pathIn(dir, segmentFileName(this.header.segment));
+    await rename(this.#path, path);
+    await syncDirectory(dir);
+    this.#path = path;
   }
 
   /** Byte length of the segment so far. */

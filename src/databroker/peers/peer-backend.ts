@@ -34,8 +34,8 @@ export interface PeerBackendOptions {
   readonly tls: PeerTls;
   /**
    * This node's own durable backend (memory or file): the store while it
-   * leads. It must support compact(), which a promotion uses to seed it with
-   * the replicated history. The peer backend owns it and closes it.
+   * leads. It must support adopt(), which a promotion uses to replace what it
+   * holds with the replicated history. The peer backend owns it and closes it.
    */
   readonly local: StorageBackend;
   readonly logger: Logger;
@@ -89,7 +89,7 @@ export async function openPeerBackend(options: PeerBackendOptions): Promise<Peer
   }
   if (!addresses.has(options.nodeId)) throw new Error(`databroker_cluster_node_id "${options.nodeId}" is not in databroker_cluster_nodes`);
   if (!addresses.has(options.leaderId)) throw new Error(`databroker_cluster_leader_id "${options.leaderId}" is not in databroker_cluster_nodes`);
-  if (options.local.compact === undefined) throw new Error(`the ${options.local.kind} backend cannot seed a promoted leader: it has no compact()`);
+  if (options.local.adopt === undefined) throw new Error(`the ${options.local.kind} backend cannot seed a promoted leader: it has no adopt()`);
   checkPeerTls(options.tls, options.nodeId);
   return new PeerGroupBackend(options, addresses, { ...DEFAULT_PEER_TUNING, ...options.tuning });
 }
@@ -297,7 +297,7 @@ class PeerGroupBackend implements PeerBackend {
       // A new history that continues the replicated one: followers that are a
       // prefix of it catch up with changes; any that saw more get a snapshot.
       const serverVersion = newServerVersion();
-      await this.#local.compact!({ ...history.snapshot(), serverVersion });
+      await this.#local.adopt!({ ...history.snapshot(), serverVersion });
       history.fork(serverVersion);
       await this.#serve();
       this.#role = 'leader';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Change, WriteOp } from '../../../src/databroker/backend.js';
 import { openFileBackend } from '../../../src/databroker/file/index.js';
-import { capturingLogger, contents, del, KEY_A, openStore, put, reload, tempDir, testSealer } from './helpers.js';
+import type { DataRecord } from '../../../src/databroker/types.js';
+import { capturingLogger, contents, copyDir, del, KEY_A, openStore, put, reload, tempDir, testSealer } from './helpers.js';
 
 type Model = Map<string, { version: number; data: unknown; modifiedAt: number; expiresAt: number | null }>;
 
@@ -205,6 +206,104 @@ test('compact() installs a snapshot of the current state and resolves once it is
     await backend.write(put('t', 'c', 3));
     await backend.close();
     assert.deepEqual((await reload(path)).records.map((r) => r.id).sort(), ['a', 'b', 'c']);
+  } finally {
+    await remove();
+  }
+});
+
+function record(type: string, id: string, version: number, data: unknown): DataRecord {
+  return { type, id, version, data, modifiedAt: 7_000 + version, expiresAt: null };
+}
+
+test('adopt() replaces the store with another history: a reopen gives exactly the adopted records and the writes after them', async () => {
+  const { path, remove } = await tempDir('adopt');
+  try {
+    // Several segments and a snapshot of the old history, all of which must go.
+    const { backend, snapshot, lines } = await openStore(path);
+    for (let i = 1; i <= 5; i++) await backend.write(put('session', `old${i}`, { i }));
+    await backend.compact!({ ...snapshot, version: 5 });
+    for (let i = 6; i <= 7; i++) await backend.write(put('session', `old${i}`, { i }));
+    await backend.write(del('session', 'old2'));
+    assert.deepEqual((await readdir(path)).filter((n) => n.endsWith('.pst')).sort(), ['log-0000000002.pst', 'snapshot.pst']);
+    const adopted = { serverVersion: 'adopted-history', version: 40, records: [record('session', 'kept', 12, { user: 'alice' }), record('user', 'u1', 40, { name: 'Alice' })] };
+
+    const queued = backend.write(put('session', 'queued', { before: true }));
+    const adoption = backend.adopt!(adopted);
+    const during = assert.rejects(backend.write(put('session', 'during', {})), { code: 'PST_DATABROKER_WRITE_REFUSED' }, 'a write issued while adopt() runs is refused');
+    assert.equal((await queued).version, 9, 'a write issued before adopt() is made first, in the old history');
+    await during;
+    await adoption;
+    assert.ok(lines.some((l) => l['msg'] === 'databroker file storage replaced by another history (adopted a snapshot)'));
+
+    assert.equal((await backend.write(put('session', 'after', { n: 1 }))).version, 41, 'writes continue after the snapshot\'s version');
+    assert.equal((await backend.write(del('session', 'kept'))).version, 42);
+    await assert.rejects(backend.adopt!({ ...adopted, serverVersion: 'adopted-history' }), /starts another history/);
+    await backend.close();
+
+    assert.deepEqual((await readdir(path)).sort(), ['log-0000000003.pst', 'snapshot.pst'], 'the old history\'s log is gone');
+    const loaded = await reload(path);
+    assert.equal(loaded.serverVersion, 'adopted-history');
+    assert.notEqual(loaded.serverVersion, snapshot.serverVersion);
+    assert.equal(loaded.version, 42);
+    assert.deepEqual(
+      contents(loaded),
+      new Map([
+        ['user/u1', { version: 40, data: { name: 'Alice' }, modifiedAt: 7_040, expiresAt: null }],
+        ['session/after', { version: 41, data: { n: 1 }, modifiedAt: 1_000, expiresAt: null }],
+      ]),
+    );
+    await assert.rejects(backend.adopt!({ ...adopted, serverVersion: 'yet-another' }), { code: 'PST_DATABROKER_CLOSED' });
+  } finally {
+    await remove();
+  }
+});
+
+test('adopt() waits for a snapshot of the old history being written, so that one never lands over the adopted one', async () => {
+  const { path, remove } = await tempDir('adopt-during-snapshot');
+  try {
+    const { backend, snapshot } = await openStore(path);
+    const pad = 'x'.repeat(1_000);
+    for (let i = 0; i < 20; i++) await Promise.all(Array.from({ length: 1_000 }, (_, j) => backend.write(put('session', `s${i}-${j}`, { pad }))));
+    const compaction = backend.compact!(snapshot);
+    // The old history's snapshot (some 20 MB) is being written.
+    const deadline = Date.now() + 10_000;
+    while (!(await readdir(path)).includes('snapshot.pst.tmp') && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok((await readdir(path)).includes('snapshot.pst.tmp'), 'caught the snapshot being written');
+    await backend.adopt!({ serverVersion: 'fresh', version: 3, records: [record('t', 'only', 3, 1)] });
+    await compaction;
+    await backend.write(put('t', 'next', 2));
+    await backend.close();
+    const loaded = await reload(path);
+    assert.equal(loaded.serverVersion, 'fresh');
+    assert.deepEqual(loaded.records.map((r) => [r.id, r.version]).sort(), [['next', 4], ['only', 3]]);
+  } finally {
+    await remove();
+  }
+});
+
+test('after a process ended without closing the store, the load starts a new history with the same records and versions', async () => {
+  const { path: root, remove } = await tempDir('unclean');
+  try {
+    const live = join(root, 'live');
+    const { backend, snapshot } = await openStore(live, { fsync: 'never' });
+    for (let i = 1; i <= 3; i++) await backend.write(put('session', `s${i}`, { i }));
+    // What a crash leaves: the files as they are, the lock still naming the process.
+    const crashed = join(root, 'crashed');
+    await copyDir(live, crashed);
+    await backend.close();
+    const cleanly = await reload(live);
+    assert.equal(cleanly.serverVersion, snapshot.serverVersion, 'a store closed cleanly keeps its history');
+
+    const restarted = await openStore(crashed);
+    assert.notEqual(restarted.snapshot.serverVersion, snapshot.serverVersion);
+    assert.equal(restarted.snapshot.version, 3);
+    assert.deepEqual(contents(restarted.snapshot), contents(cleanly));
+    assert.ok(restarted.lines.some((l) => l['level'] === 40 && l['previous'] === snapshot.serverVersion && String(l['msg']).includes('starting a new history')));
+    assert.equal((await restarted.backend.write(put('session', 's4', { i: 4 }))).version, 4);
+    await restarted.backend.close();
+    const again = await reload(crashed);
+    assert.equal(again.serverVersion, restarted.snapshot.serverVersion, 'the new history is kept from then on');
+    assert.equal(again.version, 4);
   } finally {
     await remove();
   }

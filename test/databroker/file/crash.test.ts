@@ -267,6 +267,80 @@ test('snapshot and compaction are atomic: a crash between any two steps loads th
   }
 });
 
+test('adopt() is atomic: a crash between any two of its steps loads the old history or the adopted one, never a mix', async () => {
+  const { path: root, remove } = await tempDir('adopt-atomic');
+  try {
+    // Old: C (a snapshot naming segment 2, and segment 2). New: C after adopt(), before any write into it.
+    const { C } = await snapshotStages(root);
+    const adopting = join(root, 'adopting');
+    await copyDir(C, adopting);
+    const { backend } = await openStore(adopting);
+    const records = [{ type: 'session', id: 'adopted', version: 8, data: { user: 'erin' }, modifiedAt: 5, expiresAt: null }];
+    await backend.adopt!({ serverVersion: 'adopted-history', version: 9, records });
+    const N = join(root, 'N');
+    await copyDir(adopting, N);
+    await rm(join(N, 'lock'));
+    await backend.close();
+    assert.deepEqual((await readdir(N)).sort(), [LOG3, 'snapshot.pst']);
+
+    const oldState = await reload(C);
+    const newState = await reload(N);
+    assert.equal(newState.serverVersion, 'adopted-history');
+    assert.equal(newState.version, 9);
+    const newSegment = await readFile(join(N, LOG3));
+    const newSnapshot = await readFile(join(N, 'snapshot.pst'));
+
+    const state = async (name: string, files: [string, Buffer][]): Promise<string> => {
+      const dir = join(root, name);
+      await copyDir(C, dir);
+      for (const [file, bytes] of files) await writeFile(join(dir, file), bytes);
+      return dir;
+    };
+    const same = (loaded: StoreSnapshot, expected: StoreSnapshot, label: string): void => {
+      assert.equal(loaded.serverVersion, expected.serverVersion, label);
+      assert.equal(loaded.version, expected.version, label);
+      assert.deepEqual(contents(loaded), contents(expected), label);
+    };
+    const TMP3 = `${LOG3}.tmp`;
+
+    // Before the snapshot is installed, the old history stands and the new segment is a leftover.
+    const before: [string, [string, Buffer][]][] = [
+      ['segment-being-created', [[TMP3, newSegment.subarray(0, 11)]]],
+      ['segment-created', [[TMP3, newSegment]]],
+      ['snapshot-being-written', [[TMP3, newSegment], ['snapshot.pst.tmp', newSnapshot.subarray(0, 60)]]],
+      ['snapshot-written', [[TMP3, newSegment], ['snapshot.pst.tmp', newSnapshot]]],
+    ];
+    for (const [name, files] of before) {
+      const dir = await state(name, files);
+      const loaded = await openStore(dir);
+      same(loaded.snapshot, oldState, name);
+      assert.ok(loaded.lines.some((l) => l['msg'] === 'removed an unfinished log segment left by a crash'), name);
+      assert.equal((await loaded.backend.write(put('session', 'next', 1))).version, oldState.version + 1, name);
+      await loaded.backend.close();
+      assert.deepEqual((await readdir(dir)).sort(), [LOG2, 'snapshot.pst'], name);
+    }
+
+    // Once it is installed, the adopted history stands, and the load finishes what the crash interrupted.
+    const after: [string, [string, Buffer][]][] = [
+      ['snapshot-installed', [[TMP3, newSegment], ['snapshot.pst', newSnapshot]]],
+      ['segment-renamed', [[LOG3, newSegment], ['snapshot.pst', newSnapshot]]],
+    ];
+    for (const [name, files] of after) {
+      const dir = await state(name, files);
+      const loaded = await openStore(dir);
+      same(loaded.snapshot, newState, name);
+      assert.deepEqual((await readdir(dir)).filter((n) => n !== 'lock').sort(), [LOG3, 'snapshot.pst'], `${name}: the old log is removed`);
+      assert.equal((await loaded.backend.write(put('session', 'next', 1))).version, 10, name);
+      await loaded.backend.close();
+      const reloaded = await reload(dir);
+      assert.equal(reloaded.serverVersion, 'adopted-history', name);
+      assert.deepEqual(reloaded.records.map((r) => r.id).sort(), ['adopted', 'next'], name);
+    }
+  } finally {
+    await remove();
+  }
+});
+
 test('a missing segment is refused; recovery keeps what comes before the gap and moves the later segments aside', async () => {
   const { path: root, remove } = await tempDir('gap');
   try {

@@ -1,8 +1,12 @@
 // Peer groups for the tests: nodes in this process on loopback ports, each
 // with its certificate from one test CA, a kept durable backend and a replica
 // fed by its peer backend, and timings short enough that losing and finding
-// a leader takes milliseconds.
+// a leader takes milliseconds. startReplica() builds a node as
+// openDatabroker() does instead: the databroker's own Replica over a peer
+// backend over any local storage (a file store, say).
+import type { StorageBackend } from '../../../src/databroker/backend.js';
 import { openPeerBackend, type PeerBackend, type PeerTuning } from '../../../src/databroker/peers/index.js';
+import { Replica } from '../../../src/databroker/replica.js';
 import {
   capturingLogger,
   createCertificateAuthority,
@@ -45,11 +49,19 @@ export interface RunningNode {
   readonly log: CapturedLogger;
 }
 
+export interface ReplicaNode {
+  readonly id: string;
+  readonly replica: Replica;
+  readonly peers: PeerBackend;
+  readonly log: CapturedLogger;
+}
+
 export class TestCluster {
   readonly ca: CertificateAuthority;
   readonly ports: ReadonlyMap<string, number>;
   readonly certificates: ReadonlyMap<string, PeerCertificate>;
   readonly #running = new Map<string, RunningNode>();
+  readonly #replicas = new Map<string, ReplicaNode>();
 
   private constructor(ca: CertificateAuthority, ports: ReadonlyMap<string, number>, certificates: ReadonlyMap<string, PeerCertificate>) {
     this.ca = ca;
@@ -95,6 +107,34 @@ export class TestCluster {
     return node;
   }
 
+  /** Opens node `id` over `local` with `leaderId` as its configured leader, under the databroker's Replica. */
+  async startReplica(id: string, leaderId: string, local: StorageBackend, options: Pick<StartOptions, 'portOf' | 'tuning'> = {}): Promise<ReplicaNode> {
+    const log = capturingLogger();
+    const portOf = options.portOf ?? ((n: string) => this.ports.get(n)!);
+    const certificate = this.certificates.get(id)!;
+    const peers = await openPeerBackend({
+      nodeId: id,
+      leaderId,
+      nodes: [...this.ports.keys()].map((n) => ({ id: n, address: `127.0.0.1:${portOf(n)}` })),
+      tls: { certPem: certificate.certPem, keyPem: certificate.keyPem, caPem: this.ca.certPem },
+      local,
+      logger: log.logger,
+      tuning: { ...FAST, ...options.tuning },
+    });
+    const replica = await Replica.open(peers, { logger: log.logger, sweepIntervalMs: 0 });
+    const node: ReplicaNode = { id, replica, peers, log };
+    this.#replicas.set(id, node);
+    return node;
+  }
+
+  /** Closes a node started with startReplica(), its local storage included. */
+  async stopReplica(id: string): Promise<void> {
+    const node = this.#replicas.get(id);
+    if (node === undefined) return;
+    this.#replicas.delete(id);
+    await node.replica.close();
+  }
+
   async stop(id: string): Promise<void> {
     const node = this.#running.get(id);
     if (node === undefined) return;
@@ -105,6 +145,7 @@ export class TestCluster {
 
   async close(): Promise<void> {
     for (const id of [...this.#running.keys()]) await this.stop(id);
+    for (const id of [...this.#replicas.keys()]) await this.stopReplica(id);
     this.ca.remove();
   }
 }

@@ -61,7 +61,7 @@ export class KeptBackend implements StorageBackend {
   serverVersion = randomBytes(8).toString('hex');
   version = 0;
   readonly records = new Map<string, DataRecord>();
-  compactions = 0;
+  adoptions = 0;
 
   load(): Promise<StoreSnapshot> {
     return Promise.resolve({ serverVersion: this.serverVersion, version: this.version, records: [...this.records.values()] });
@@ -79,8 +79,8 @@ export class KeptBackend implements StorageBackend {
     return Promise.resolve({ version, type: op.type, id: op.id, record });
   }
 
-  compact(snapshot: StoreSnapshot): Promise<void> {
-    this.compactions++;
+  adopt(snapshot: StoreSnapshot): Promise<void> {
+    this.adoptions++;
     this.serverVersion = snapshot.serverVersion;
     this.version = snapshot.version;
     this.records.clear();

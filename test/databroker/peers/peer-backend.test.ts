@@ -102,6 +102,8 @@ test('a promoted follower leads from its replica, the other follows it without a
     assert.equal(b.backend.kind, 'peer-leader');
     assert.deepEqual([...b.local.records.keys()].sort(), ['session/s0', 'session/s1', 'session/s3', 'session/s4'], 'the durable backend was seeded from the replica');
     assert.equal(b.local.version, 6);
+    assert.equal(b.local.adoptions, 1);
+    assert.notEqual(b.local.serverVersion, b.replica.serverVersion, 'the durable backend holds a new history that continues the old one');
     await c.backend.reconfigure({ leaderId: 'b' });
     assert.ok(await waitUntil(() => c.backend.health().ok, 2_000), c.backend.health().detail);
 
@@ -285,13 +287,13 @@ test('openPeerBackend refuses settings a cluster cannot run with, saying which',
       local: new KeptBackend(),
       logger: capturingLogger().logger,
     };
-    const noCompact: StorageBackend = { kind: 'memory', load: () => base.local.load(), write: (w) => base.local.write(w), close: () => Promise.resolve() };
+    const noAdopt: StorageBackend = { kind: 'memory', load: () => base.local.load(), write: (w) => base.local.write(w), close: () => Promise.resolve() };
     const cases: Array<[string, Partial<PeerBackendOptions>, RegExp]> = [
       ['a node listed twice', { nodes: [...base.nodes, { id: 'a', address: '127.0.0.1:3' }] }, /node "a" is listed twice/],
       ['an address without a port', { nodes: [base.nodes[0]!, { id: 'b', address: 'node-b' }] }, /node "b": "node-b" has no port/],
       ['this node not listed', { nodeId: 'c' }, /databroker_cluster_node_id "c" is not in databroker_cluster_nodes/],
       ['the leader not listed', { leaderId: 'z' }, /databroker_cluster_leader_id "z" is not in databroker_cluster_nodes/],
-      ['a local backend without compact()', { local: noCompact }, /the memory backend cannot seed a promoted leader/],
+      ['a local backend without adopt()', { local: noAdopt }, /the memory backend cannot seed a promoted leader: it has no adopt\(\)/],
       ['a key that is not PEM', { tls: { ...base.tls, keyPem: 'nope' } }, /certificate, key or CA is not usable/],
       ['a certificate for another node', { tls: { ...base.tls, certPem: cluster.certificates.get('c')!.certPem, keyPem: cluster.certificates.get('c')!.keyPem } }, /certificate \(CN=c\) does not name this node "b"/],
     ];
