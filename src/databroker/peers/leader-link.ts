@@ -51,7 +51,7 @@ interface StagedSnapshot {
   readonly records: DataRecord[];
 }
 
-/** The change a write made, built from the write itself when the history no longer holds it. */
+/** The change a write made, built from the write itself when the history is past it but no longer holds it. */
 function changeFromOp(op: WriteOp, version: number): Change {
   const record = op.data === null ? null : { type: op.type, id: op.id, version, data: op.data, modifiedAt: op.modifiedAt, expiresAt: op.expiresAt };
   return { version, type: op.type, id: op.id, record };
@@ -99,7 +99,11 @@ export class LeaderLink {
     this.#connect();
   }
 
-  /** Forwards a write; resolves once the leader acknowledged it and its change is in the history. */
+  /**
+   * Forwards a write; resolves once the leader acknowledged it and its change
+   * is in the history, and fails as unconfirmed when that does not happen on
+   * this connection within the write timeout.
+   */
   write(op: WriteOp): Promise<Change> {
     const connection = this.#connection;
     if (connection === null || !this.#answered) return Promise.reject(this.#readOnlyError());
@@ -141,7 +145,7 @@ export class LeaderLink {
     this.#connecting?.destroy();
     this.#connecting = null;
     this.#connection?.close(`stopped following leader ${this.leaderId}`);
-    this.#failWrites(`this node stopped following leader ${this.leaderId}`);
+    this.#failWrites(`this node stopped following leader ${this.leaderId}`, 'this node stopped following it before the change arrived');
   }
 
   #connect(): void {
@@ -279,9 +283,19 @@ export class LeaderLink {
     this.#options.onSynced();
   }
 
-  /** Resolves the acknowledged writes whose change the history now holds (read-your-writes). */
+  /**
+   * Resolves the acknowledged writes whose version the history has reached
+   * (read-your-writes). Only then: the replica applies the change a write
+   * resolves with, and a version its history lacks would sit in the replica
+   * as if replicated. Should this node, or one that replicated no more than
+   * it, be promoted, that version goes to another change, which the replica
+   * skips as already seen, silently and for as long as the record lives.
+   * While a snapshot is coming in, the history is still the one it replaces,
+   * whose versions are not the leader's.
+   */
   #settleWrites(): void {
     const { history } = this.#options;
+    if (this.#staging !== null) return;
     for (const [id, write] of this.#writes) {
       if (write.version === 0 || write.version > history.version) continue;
       this.#finish(id, write);
@@ -292,10 +306,8 @@ export class LeaderLink {
   #timedOut(id: number): void {
     const write = this.#writes.get(id);
     if (write === undefined) return;
-    this.#finish(id, write);
-    // Acknowledged means committed by the leader, even if its change is slow to come back.
-    if (write.version !== 0) write.resolve(changeFromOp(write.op, write.version));
-    else write.reject(new PosternError(Errors.DATABROKER_WRITE_UNCONFIRMED, `leader ${this.leaderId} did not acknowledge the write within ${this.#options.tuning.writeTimeoutMs} ms`));
+    const within = `within ${this.#options.tuning.writeTimeoutMs} ms`;
+    this.#unconfirmed(id, write, `leader ${this.leaderId} did not acknowledge the write ${within}`, `its change did not reach this node ${within}`);
   }
 
   #finish(id: number, write: ForwardedWrite): void {
@@ -303,13 +315,22 @@ export class LeaderLink {
     this.#writes.delete(id);
   }
 
-  /** Ends every write in flight: acknowledged ones succeeded, the others may or may not have happened. */
-  #failWrites(reason: string): void {
-    for (const [id, write] of this.#writes) {
-      this.#finish(id, write);
-      if (write.version !== 0) write.resolve(changeFromOp(write.op, write.version));
-      else write.reject(new PosternError(Errors.DATABROKER_WRITE_UNCONFIRMED, reason));
-    }
+  #failWrites(unacknowledged: string, acknowledgedBut: string): void {
+    for (const [id, write] of this.#writes) this.#unconfirmed(id, write, unacknowledged, acknowledgedBut);
+  }
+
+  /**
+   * Fails a write that this connection will not see through. One the leader
+   * acknowledged fails too, rather than resolving with a change made up from
+   * the write: its change is not in this node's history and lasts only as
+   * long as the leader does; the next leader (a promoted follower, or this
+   * one restarted without it) may have given its version to another change.
+   * Waiting for it on the next connection could resolve it with that change.
+   */
+  #unconfirmed(id: number, write: ForwardedWrite, unacknowledged: string, acknowledgedBut: string): void {
+    this.#finish(id, write);
+    const message = write.version === 0 ? unacknowledged : `leader ${this.leaderId} acknowledged the write as version ${write.version}, but ${acknowledgedBut}`;
+    write.reject(new PosternError(Errors.DATABROKER_WRITE_UNCONFIRMED, message));
   }
 
   #lost(connection: PeerConnection, reason: string): void {
@@ -318,7 +339,10 @@ export class LeaderLink {
     this.#staging = null;
     const wasAnswered = this.#answered;
     this.#answered = false;
-    this.#failWrites(`the connection to leader ${this.leaderId} closed before it acknowledged the write (${reason})`);
+    this.#failWrites(
+      `the connection to leader ${this.leaderId} closed before it acknowledged the write (${reason})`,
+      `the connection closed before its change reached this node (${reason})`,
+    );
     if (this.#stopped) return;
     if (wasAnswered) this.#downSince = Date.now();
     this.#unreachable(reason);

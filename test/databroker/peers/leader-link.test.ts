@@ -9,7 +9,7 @@ import { createServer, type TLSSocket } from 'node:tls';
 import { Errors, PosternError } from '../../../src/errors.js';
 import { encodeFrame, FrameDecoder } from '../../../src/databroker/peers/frames.js';
 import { sleep, waitUntil } from '../../helpers/wait.js';
-import { TestCluster } from './cluster.js';
+import { TestCluster, type RunningNode } from './cluster.js';
 import { createCertificateAuthority, createPeerCertificate, op, type CertificateAuthority } from './fixtures.js';
 
 let cluster: TestCluster;
@@ -67,6 +67,16 @@ function greet(message: Message, send: (m: unknown) => void): boolean {
   send({ t: 'snapshot-begin', serverVersion: 'h', version: 0 });
   send({ t: 'snapshot-end' });
   return true;
+}
+
+/** A forwarded write, as the fake leader receives it. */
+interface ForwardedWrite {
+  readonly id: number;
+  readonly op: { readonly type: string; readonly id: string; readonly data: unknown; readonly modifiedAt: number; readonly expiresAt: number | null };
+}
+
+function changeOf(write: ForwardedWrite, version: number): unknown {
+  return { version, type: write.op.type, id: write.op.id, record: { ...write.op, version } };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<PosternError> {
@@ -175,9 +185,9 @@ test('a write in flight when the leader connection drops fails as unconfirmed at
 test('an acknowledged write resolves only once its change has reached the replica', async () => {
   const fake = await fakeLeader((message, send) => {
     if (greet(message, send) || message.t !== 'write') return;
-    const write = message as unknown as { id: number; op: { type: string; id: string; data: unknown; modifiedAt: number; expiresAt: number | null } };
+    const write = message as unknown as ForwardedWrite;
     send({ t: 'ack', id: write.id, version: 1 });
-    setTimeout(() => send({ t: 'change', change: { version: 1, type: write.op.type, id: write.op.id, record: { ...write.op, version: 1 } } }), 150);
+    setTimeout(() => send({ t: 'change', change: changeOf(write, 1) }), 150);
   });
   const b = await cluster.start('b', 'a');
   try {
@@ -186,6 +196,74 @@ test('an acknowledged write resolves only once its change has reached the replic
     assert.ok(Date.now() - started >= 140, 'waited for the change');
     assert.equal(change.version, 1);
     assert.deepEqual(b.replica.get('session', 's')?.data, { n: 1 });
+  } finally {
+    await cluster.stop('b');
+    await fake.close();
+  }
+});
+
+test('a write acknowledged but whose change has not arrived fails as unconfirmed when the connection drops, the write times out or the node stops following', async () => {
+  const cases: Array<[string, (socket: TLSSocket) => void, (b: RunningNode) => Promise<void> | void, RegExp]> = [
+    ['dropped', (socket) => socket.end(), () => undefined, /^.*: leader a acknowledged the write as version 2, but the connection closed before its change reached this node \(/],
+    ['timed out', () => undefined, () => undefined, /^.*: leader a acknowledged the write as version 2, but its change did not reach this node within 300 ms$/],
+    ['stopped following', () => undefined, (b) => b.backend.reconfigure({ leaderId: 'c' }), /^.*: leader a acknowledged the write as version 2, but this node stopped following it before the change arrived$/],
+  ];
+  for (const [name, leaderThen, followerThen, message] of cases) {
+    const fake = await fakeLeader((m, send, socket) => {
+      if (greet(m, send) || m.t !== 'write') return;
+      // Another node's change 1 follows the ack: once the replica has it, so has the link the ack.
+      send({ t: 'ack', id: m.id, version: 2 });
+      send({ t: 'change', change: { version: 1, type: 'session', id: 'other', record: null } });
+      leaderThen(socket);
+    });
+    const b = await cluster.start('b', 'a', { tuning: { writeTimeoutMs: 300 } });
+    try {
+      // Settled here, so that a write that succeeds fails this test and not the next one.
+      const outcome = b.backend.write(op('session', 's', {})).then(
+        () => 'the write succeeded',
+        (err: unknown) => err,
+      );
+      assert.ok(await waitUntil(() => b.replica.version === 1, 250), name);
+      await followerThen(b);
+      const err = await outcome;
+      assert.ok(err instanceof PosternError, `${name}: ${String(err)}`);
+      assert.equal(err.code, Errors.DATABROKER_WRITE_UNCONFIRMED.code, name);
+      assert.match(err.message, message, name);
+      assert.equal(b.backend.status().version, 1, `${name}: the history never had version 2`);
+    } finally {
+      await cluster.stop('b');
+      await fake.close();
+    }
+  }
+});
+
+test('a write acknowledged while a snapshot replaces the history resolves with its own change, not the replaced history\'s', async () => {
+  const fake = await fakeLeader((m, send, socket) => {
+    if (m.t === 'hello' && fake.connections === 1) {
+      send({ t: 'snapshot-begin', serverVersion: 'old', version: 0 });
+      send({ t: 'snapshot-end' });
+      send({ t: 'change', change: { version: 1, type: 'session', id: 'other', record: null } });
+      setTimeout(() => socket.end(), 50);
+    } else if (m.t === 'hello') {
+      // A history this node's is not a prefix of: its version 1 is another change.
+      send({ t: 'snapshot-begin', serverVersion: 'new', version: 0 });
+    } else if (m.t === 'write') {
+      const write = m as unknown as ForwardedWrite;
+      send({ t: 'ack', id: write.id, version: 1 });
+      setTimeout(() => {
+        send({ t: 'snapshot-end' });
+        send({ t: 'change', change: changeOf(write, 1) });
+      }, 100);
+    }
+  });
+  const b = await cluster.start('b', 'a');
+  try {
+    assert.ok(await waitUntil(() => fake.connections === 2 && b.backend.health().ok, 2_000), 'reconnected, receiving the snapshot');
+    const change = await b.backend.write(op('session', 'mine', { n: 1 }));
+    assert.equal(change.id, 'mine');
+    assert.deepEqual(change.record?.data, { n: 1 });
+    assert.equal(b.backend.status().serverVersion, 'new');
+    assert.deepEqual(b.replica.get('session', 'mine')?.data, { n: 1 });
   } finally {
     await cluster.stop('b');
     await fake.close();
