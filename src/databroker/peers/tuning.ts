@@ -11,7 +11,12 @@ export interface PeerTuning {
   readonly retainedChanges: number;
   /** Target size of one frame of snapshot records. */
   readonly snapshotChunkBytes: number;
-  /** The leader stops feeding a follower while this much is queued on its socket, and resumes on drain. */
+  /**
+   * The leader stops feeding a follower while this much is queued on its
+   * socket, and resumes on drain. Keep it above the socket's own 16 KiB:
+   * below, no drain event comes and the feed waits for the next change (a
+   * test uses 0 to hold a follower's feed back while acknowledgements pass).
+   */
   readonly sendHighWaterBytes: number;
   /** Writes waiting for the leader, per follower, on either side; beyond it writes are refused at once. */
   readonly maxPendingWrites: number;
