@@ -22,6 +22,10 @@ export const TICK_US = 1e6 / clockTicksPerSecond();
 
 interface ProcStat {
   readonly ppid: number;
+  /** utime: in the process's own code (for Node, JavaScript and the runtime). */
+  readonly user: number;
+  /** stime: in the kernel on its behalf (system calls, the loopback TCP stack). */
+  readonly system: number;
   readonly ticks: number;
   /** cutime + cstime: the ticks of children it has already reaped. */
   readonly reapedTicks: number;
@@ -39,13 +43,15 @@ function readStat(pid: number): ProcStat | null {
   // After the name: state, ppid, …; utime, stime, cutime, cstime are fields 14–17 of stat(5).
   return {
     ppid: Number(fields[1]),
+    user: Number(fields[11]),
+    system: Number(fields[12]),
     ticks: Number(fields[11]) + Number(fields[12]),
     reapedTicks: Number(fields[13]) + Number(fields[14]),
   };
 }
 
-/** Clock ticks used so far by `rootPid` and every live descendant. */
-export function treeCpuTicks(rootPid: number): number {
+/** The stats of `rootPid` and every live descendant. */
+function treeStats(rootPid: number): ProcStat[] {
   const stats = new Map<number, ProcStat>();
   for (const entry of readdirSync('/proc')) {
     const first = entry.charCodeAt(0);
@@ -60,14 +66,31 @@ export function treeCpuTicks(rootPid: number): number {
     if (list) list.push(pid);
     else children.set(stat.ppid, [pid]);
   }
-  let total = 0;
+  const tree: ProcStat[] = [];
   const pending = [rootPid];
   while (pending.length > 0) {
     const pid = pending.pop()!;
-    total += stats.get(pid)?.ticks ?? 0;
+    const stat = stats.get(pid);
+    if (stat) tree.push(stat);
     pending.push(...(children.get(pid) ?? []));
   }
-  return total;
+  return tree;
+}
+
+/** Clock ticks used so far by `rootPid` and every live descendant. */
+export function treeCpuTicks(rootPid: number): number {
+  return treeStats(rootPid).reduce((sum, stat) => sum + stat.ticks, 0);
+}
+
+/** treeCpuTicks split into user and system ticks. */
+export function treeCpuSplit(rootPid: number): { readonly user: number; readonly system: number } {
+  let user = 0;
+  let system = 0;
+  for (const stat of treeStats(rootPid)) {
+    user += stat.user;
+    system += stat.system;
+  }
+  return { user, system };
 }
 
 /** Busy and total clock ticks of the whole machine (all cores) so far, from /proc/stat. */

@@ -115,10 +115,19 @@ export interface Server {
 }
 
 /** The uWS.js hello-world upstream in its own process; it reports the port it got. */
-export async function startUwsUpstream(group: ProcessGroup): Promise<Server> {
+export function startUwsUpstream(group: ProcessGroup): Promise<Server> {
+  return startAnnouncedServer(group, 'uWS upstream', uwsHelloMain);
+}
+
+/**
+ * A server of ours in its own Node process that picks a free loopback port
+ * and prints {"port":N} once it listens (the hello upstream, the relays of
+ * bench/floor.ts): started, its port read, and served before it is used.
+ */
+export async function startAnnouncedServer(group: ProcessGroup, name: string, main: string, args: readonly string[] = []): Promise<Server> {
   let announce: (port: number) => void = () => {};
   const announced = new Promise<number>((resolve) => (announce = resolve));
-  const child = group.start('uWS upstream', process.execPath, [uwsHelloMain], {
+  const child = group.start(name, process.execPath, [main, ...args], {
     onStdoutLine: (line) => {
       if (!line.startsWith('{')) return;
       const port = (JSON.parse(line) as { port?: unknown }).port;
@@ -128,7 +137,7 @@ export async function startUwsUpstream(group: ProcessGroup): Promise<Server> {
   const port = await Promise.race([
     announced,
     child.exited.then((code) => {
-      throw new Error(`uWS upstream exited (${code}):\n${describeTail(child)}`);
+      throw new Error(`${name} exited (${code}):\n${describeTail(child)}`);
     }),
   ]);
   await waitUntilServing(child, port);
