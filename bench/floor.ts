@@ -11,7 +11,8 @@
 //       Content-Length-only parser: the floor of a relay on this stack,
 //       reading with 'data' events and with onread into a reused buffer;
 //   (c) the same relay over undici, with Pool.request() and with
-//       Pool.dispatch() (Postern's primitive): what undici costs;
+//       Pool.dispatch(), and over Postern's own HTTP/1.1 pool
+//       (src/upstream/http1, what Postern uses): what a client costs;
 //   (d) Postern itself, on a public route.
 // If (b) does not reach 0.9× nginx, no proxy on this stack will; the gaps
 // (a)→(b)→(c)→(d) say where the rest of the time goes.
@@ -174,6 +175,7 @@ async function floor(options: BenchOptions, group: ProcessGroup, workDir: string
     ['net-onread', '(b) uWS → node:net, onread', 'net-relay.js', ['onread', up]],
     ['undici-request', '(c) uWS → undici Pool.request', 'undici-relay.js', ['request', up]],
     ['undici-dispatch', '(c) uWS → undici Pool.dispatch', 'undici-relay.js', ['dispatch', up]],
+    ['http1-dispatch', "(c) uWS → Postern's HTTP/1.1 pool", 'http1-relay.js', [up]],
   ];
   for (const [name, label, main, args] of relays) {
     const relay = await startAnnouncedServer(group, name, relayMain(main), args);

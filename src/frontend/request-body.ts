@@ -1,6 +1,7 @@
-// A request body streamed from uWS into a Readable that undici sends
-// upstream. Backpressure runs both ways: when the Readable's buffer is full
-// the client connection is paused, and undici's reads resume it. The body is
+// A request body streamed from uWS into a Readable that the upstream
+// client (upstream/http1) sends on. Backpressure runs both ways: when the
+// Readable's buffer is full the client connection is paused, and the
+// client's reads resume it. The body is
 // never held whole in memory.
 import { Readable } from 'node:stream';
 import type { HttpResponse } from 'uWebSockets.js';

@@ -1,9 +1,9 @@
-// One proxied request: the bridge between a uWS response and an undici
-// dispatch. It is the undici handler itself (no per-event closures), streams
+// One proxied request: the bridge between a uWS response and an upstream
+// dispatch. It is the dispatch handler itself (no per-event closures), streams
 // the upstream body out with backpressure, and turns upstream failures into
 // 502/503/504 pages while nothing has been sent, or into a closed connection
 // once the status line is out (a truncated answer must never look complete).
-import type { Dispatcher } from 'undici';
+import type { DispatchController, DispatchHandler, DispatchOptions, ResponseHeaders } from './http1/index.js';
 import type { HttpResponse } from 'uWebSockets.js';
 import { Errors, type ErrorSpec } from '../errors.js';
 import type { ProxyRequest } from '../proxy/request.js';
@@ -16,21 +16,21 @@ import { upstreamErrorSpec, isRetryableBeforeResponse } from './upstream-errors.
 import type { RouteRuntime } from './route-runtime.js';
 import type { ProxyServices } from '../proxy/services.js';
 
-type Controller = Dispatcher.DispatchController;
-type UpstreamHeaders = Record<string, string | string[] | undefined>;
+type Controller = DispatchController;
+type UpstreamHeaders = ResponseHeaders;
 
 const CLIENT_ABORTED = new Error('client went away');
 const EMPTY = Buffer.alloc(0);
 /** Largest piece of a chunked body written at once: with its framing, well inside uWS's 16 KiB cork buffer. */
 const CHUNK_PIECE = 8 * 1024;
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements DispatchHandler {
   readonly #res: HttpResponse;
   readonly #req: ProxyRequest;
   readonly #rt: RouteRuntime;
   readonly #services: ProxyServices;
   readonly #record: AccessRecord;
-  readonly #options: Dispatcher.DispatchOptions;
+  readonly #options: DispatchOptions;
   readonly #body: RequestBody | null;
   readonly #headOnly: boolean;
   readonly #deadline: number;
@@ -68,7 +68,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     rt: RouteRuntime,
     services: ProxyServices,
     record: AccessRecord,
-    options: Dispatcher.DispatchOptions,
+    options: DispatchOptions,
     body: RequestBody | null,
     readTimeoutMs: number,
     /** Whole-exchange deadline in ms from the start of the request; 0 = none. */
@@ -87,7 +87,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.onAborted(() => this.#onClientAborted());
     res.onWritable((offset) => this.#onWritable(offset));
     if (body) {
-      // Errors of the body stream reach us through undici; this listener
+      // Errors of the body stream reach us through the pool; this listener
       // only keeps an aborted upload from becoming an uncaught 'error'.
       body.on('error', () => {});
       if (readTimeoutMs > 0) {
@@ -102,7 +102,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   /** Sends the request to the target the balancer picked. */
-  start(target: number, dispatchOptions: Dispatcher.DispatchOptions): void {
+  start(target: number, dispatchOptions: DispatchOptions): void {
     this.#target = target;
     this.#holdingTarget = true;
     this.#rt.balancer.started(target);
@@ -114,7 +114,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  // undici handler -------------------------------------------------------
+  // upstream handler -------------------------------------------------------
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
@@ -131,7 +131,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const length = contentLengthOf(headers);
     this.#length = length ?? -1;
     // Head and (small) body usually arrive in the same socket read, and
-    // undici parses the whole read synchronously. Writing the head in a
+    // the pool parses the whole read synchronously. Writing the head in a
     // microtask lets a short response go out as one corked write with its
     // body, while a head followed by a slow body is still sent at once.
     this.#flushScheduled = true;
@@ -343,7 +343,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #endBody(): void {
     if (this.#finished) return;
     if (this.#length > 0) {
-      // undici rejects bodies shorter than their Content-Length, so a
+      // the parser rejects bodies shorter than their Content-Length, so a
       // known-length body that did not complete through tryEnd is a bug
       // upstream of us; never let it look complete.
       this.#fail(Errors.UPSTREAM_PROTOCOL, null);

@@ -1,7 +1,7 @@
 // Sends a request that may pass to one of its route's upstreams: picks the
 // target, builds the clean upstream request (our credentials removed, the
 // forwarding headers set, the path rewritten) and starts the exchange.
-import type { Dispatcher } from 'undici';
+import type { DispatchOptions } from './http1/index.js';
 import type { HttpResponse } from 'uWebSockets.js';
 import { RequestBody } from '../frontend/request-body.js';
 import { stripSessionQuery } from '../proxy/clean-upstream.js';
@@ -79,9 +79,9 @@ export function forward(
   // The route timeout and timeout_write (Envoy's max_stream_duration) both
   // bound the whole exchange; the stricter one wins.
   const limit = strictestLimit(route.timeoutMs, config.timeoutWriteMs);
-  const options: Dispatcher.DispatchOptions = {
+  const options: DispatchOptions = {
     path: upstreamTarget(upstreamPath(req.path, route, to), query),
-    method: req.method as Dispatcher.HttpMethod,
+    method: req.method,
     headers,
     body,
     // The route timeout bounds the wait for the response head; the idle

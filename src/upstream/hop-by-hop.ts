@@ -1,6 +1,6 @@
 // Hop-by-hop headers describe one connection, not the message: a proxy must
 // not forward them (RFC 9110 §7.6.1). Names are compared lower-case, as uWS
-// and undici both hand them to us.
+// and the upstream parser (http1/parser.ts) both hand them to us.
 
 /** Hop-by-hop in either direction. */
 export function isHopByHop(lname: string): boolean {
@@ -20,7 +20,8 @@ export function isHopByHop(lname: string): boolean {
 
 /**
  * Hop-by-hop on the request side. `expect` joins the set: uWS has already
- * answered `100-continue` to the client, and undici refuses the header.
+ * answered `100-continue` to the client, and the body goes upstream without
+ * waiting for a go-ahead, so there is nothing left for the upstream to confirm.
  */
 export function isHopByHopRequest(lname: string): boolean {
   return lname === 'expect' || isHopByHop(lname);

@@ -1,11 +1,11 @@
-// One undici Pool per distinct upstream (origin plus TLS settings), shared
+// One HTTP/1.1 pool per distinct upstream (origin plus TLS settings), shared
 // by every route that names it and kept across configuration reloads while
 // some route still does. Connections are bounded, kept alive for less
 // time than common upstream servers keep them (so we close first and avoid
 // the reuse-after-close race), and TLS is verified unless a route explicitly
 // says tls_skip_verify.
 import { rootCertificates } from 'node:tls';
-import { Pool } from 'undici';
+import { Http1Pool, type PoolTls } from './http1/index.js';
 import type { Route, UpstreamTarget } from '../config/types.js';
 
 /** Connections per upstream: enough for a busy route, bounded so one slow upstream cannot eat every file descriptor. */
@@ -18,8 +18,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const RETIRE_AFTER_MS = 30_000;
 
 export class UpstreamPools {
-  readonly #byKey = new Map<string, Pool>();
-  readonly #retiring = new Set<Pool>();
+  readonly #byKey = new Map<string, Http1Pool>();
+  readonly #retiring = new Set<Http1Pool>();
   /** The global certificate_authority (extends the system roots for https targets). */
   readonly #extraCa: string | null;
 
@@ -28,7 +28,7 @@ export class UpstreamPools {
   }
 
   /** The pool of each of the route's `to` targets, in order (made on first use, then shared). */
-  pools(route: Route): readonly Pool[] {
+  pools(route: Route): readonly Http1Pool[] {
     return route.to.map((target) => this.#poolFor(route, target, this.#extraCa));
   }
 
@@ -36,7 +36,7 @@ export class UpstreamPools {
    * After a reload: closes, once in-flight requests have had time to finish,
    * every pool that none of `inUse` (the new configuration's pools) is.
    */
-  retainOnly(inUse: Iterable<Pool>): void {
+  retainOnly(inUse: Iterable<Http1Pool>): void {
     const keep = new Set(inUse);
     for (const [key, pool] of this.#byKey) {
       if (keep.has(pool)) continue;
@@ -61,7 +61,7 @@ export class UpstreamPools {
     await Promise.all(all.map((p) => p.close().catch(() => p.destroy())));
   }
 
-  #poolFor(route: Route, target: UpstreamTarget, extraCa: string | null): Pool {
+  #poolFor(route: Route, target: UpstreamTarget, extraCa: string | null): Http1Pool {
     const tls = route.tls;
     const secure = target.protocol === 'https:';
     const key = secure
@@ -69,25 +69,22 @@ export class UpstreamPools {
       : target.origin;
     let pool = this.#byKey.get(key);
     if (pool) return pool;
-    const connect: Record<string, unknown> = { timeout: CONNECT_TIMEOUT_MS };
+    let poolTls: PoolTls | undefined;
     if (secure) {
-      connect.rejectUnauthorized = !tls.skipVerify;
-      if (tls.serverName) connect.servername = tls.serverName;
-      // tls_custom_ca replaces the trust roots (Pomerium semantics); the global
-      // certificate_authority extends the system roots instead.
-      if (tls.customCa) connect.ca = tls.customCa;
-      else if (extraCa) connect.ca = [...rootCertificates, extraCa];
-      if (tls.clientCert && tls.clientKey) {
-        connect.cert = tls.clientCert;
-        connect.key = tls.clientKey;
-      }
+      poolTls = {
+        rejectUnauthorized: !tls.skipVerify,
+        ...(tls.serverName ? { servername: tls.serverName } : {}),
+        // tls_custom_ca replaces the trust roots (Pomerium semantics); the global
+        // certificate_authority extends the system roots instead.
+        ...(tls.customCa ? { ca: tls.customCa } : extraCa ? { ca: [...rootCertificates, extraCa] } : {}),
+        ...(tls.clientCert && tls.clientKey ? { cert: tls.clientCert, key: tls.clientKey } : {}),
+      };
     }
-    pool = new Pool(target.origin, {
+    pool = new Http1Pool(target.origin, {
       connections: CONNECTIONS_PER_UPSTREAM,
-      pipelining: 1,
-      keepAliveTimeout: KEEP_ALIVE_MS,
-      keepAliveMaxTimeout: KEEP_ALIVE_MS,
-      connect,
+      keepAliveMs: KEEP_ALIVE_MS,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      ...(poolTls ? { tls: poolTls } : {}),
     });
     this.#byKey.set(key, pool);
     return pool;

@@ -92,8 +92,9 @@ const CLAIM_PREFIX = 'x-pomerium-claim-';
 const NO_NAMES: readonly string[] = [];
 
 /**
- * Flat `[name, value, …]` headers for undici's dispatch: names lower-case,
- * exactly one `host`, content-length kept (undici checks the body against it).
+ * Flat `[name, value, …]` headers for the upstream pool's dispatch: names
+ * lower-case, exactly one `host`, content-length kept (it frames the body,
+ * and the pool checks the body against it).
  */
 export function buildUpstreamHeaders(
   req: ProxyRequest,

@@ -2,17 +2,17 @@
 // start and at every reload): the pools of its targets and its balancer,
 // its compiled policy, its identity plan and the identity provider that
 // signs its users in.
-import type { Pool } from 'undici';
 import type { Route } from '../config/types.js';
 import type { CompiledPolicy } from '../authorize/ppl/compile.js';
 import { compileRoutePolicy } from '../authorize/route-policy.js';
 import { planRoute, type RouteIdentityPlan } from '../identity/upstream-identity.js';
 import { createBalancer, type Balancer } from './balancer.js';
 import type { UpstreamPools } from './pools.js';
+import type { Http1Pool } from './http1/index.js';
 
 export interface RouteRuntime {
   readonly route: Route;
-  readonly pools: readonly Pool[];
+  readonly pools: readonly Http1Pool[];
   readonly balancer: Balancer;
   /** The route's PPL and legacy access options, compiled. */
   readonly policy: CompiledPolicy;

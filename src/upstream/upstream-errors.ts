@@ -1,37 +1,32 @@
-// Maps undici's failures to the answer the client gets (reference
-// engineering.md A2): nothing reached us in time → 504; the upstream refused,
-// reset or spoke nonsense → 502.
+// Maps the upstream client's failures (the codes of http1/errors.ts, and
+// Node's own socket and TLS errors) to the answer the client gets
+// (reference engineering.md A2): nothing reached us in time → 504; the pool
+// is closed → 503; the upstream refused, reset or spoke nonsense → 502.
 import { Errors, type ErrorSpec } from '../errors.js';
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
-const UNAVAILABLE_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+const TIMEOUT_CODES = new Set(['H1_CONNECT_TIMEOUT', 'H1_HEADERS_TIMEOUT', 'H1_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 function codeOf(err: Error): string {
-  const e = err as Error & { code?: unknown; cause?: { code?: unknown } };
-  if (typeof e.code === 'string') return e.code;
-  if (e.cause && typeof e.cause.code === 'string') return e.cause.code;
-  return '';
+  const e = err as Error & { code?: unknown };
+  return typeof e.code === 'string' ? e.code : '';
 }
 
 export function upstreamErrorSpec(err: Error): ErrorSpec {
   const code = codeOf(err);
   if (TIMEOUT_CODES.has(code)) return Errors.UPSTREAM_TIMEOUT;
-  if (UNAVAILABLE_CODES.has(code)) return Errors.UPSTREAM_UNAVAILABLE;
-  if (code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_INFO') {
-    return Errors.UPSTREAM_PROTOCOL;
-  }
+  if (code === 'H1_POOL_CLOSED') return Errors.UPSTREAM_UNAVAILABLE;
+  if (code === 'H1_INVALID_RESPONSE') return Errors.UPSTREAM_PROTOCOL;
   return Errors.UPSTREAM_UNREACHABLE;
 }
 
 /**
- * A reused keep-alive connection that the upstream closed at the same moment
- * shows up as a socket error before any response. Only requests that are
- * idempotent and have no body may be sent again: the upstream never saw them,
- * and nothing of them is lost.
+ * A kept-alive connection that the upstream closed just as we reused it
+ * fails before any byte of the response. Only requests that are idempotent
+ * and have no body may be sent again: the upstream never saw them, and
+ * nothing of them is lost.
  */
 export function isRetryableBeforeResponse(err: Error, method: string, body: unknown): boolean {
   if (body !== null) return false;
   if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') return false;
-  const code = codeOf(err);
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+  return codeOf(err) === 'H1_REUSED_CONNECTION_CLOSED';
 }
