@@ -18,17 +18,17 @@
 // (a)→(b)→(c)→(d) say where the rest of the time goes.
 // Run after a build (wrk and nginx come from Debian, as for `npm run bench`):
 //   npx tsc -p tsconfig.json && node dist/bench/floor.js [--duration=10] [--connections=50] [--rounds=3]
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, USAGE, UsageError, type BenchOptions } from './lib/args.js';
+import { USAGE, type BenchOptions } from './lib/args.js';
+import { runBench } from './lib/main.js';
 import { describeTail, ProcessGroup, type Child } from './lib/children.js';
 import { FOREIGN_SHARE_LIMIT, foreignShare, readCpu, treeCpuSplit, treeCpuTicks, TICK_US, waitForQuiet } from './lib/cpu.js';
 import { ensureTools, gitState, quietnessWarnings } from './lib/host.js';
 import { wrkGenerator, autocannonGenerator, type LoadGenerator, type LoadRequest, type LoadResult } from './lib/load.js';
 import { proxyConfig, startNginx, staticConfig } from './lib/nginx.js';
-import { repoRoot, workRoot } from './lib/paths.js';
+import { repoRoot } from './lib/paths.js';
 import { median } from './lib/report.js';
 import { HELLO_BODY } from './lib/hello.js';
 import { BENCH_HOST, freePort, httpGet, startAnnouncedServer, startPostern, startUwsUpstream, waitUntilServing, type Server } from './lib/servers.js';
@@ -229,41 +229,4 @@ async function floor(options: BenchOptions, group: ProcessGroup, workDir: string
   if (load.caveat) say(`note: ${load.caveat}`);
 }
 
-async function main(): Promise<number> {
-  let options: BenchOptions | null;
-  try {
-    options = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n${FLOOR_USAGE}\n`);
-    return 2;
-  }
-  if (options === null) {
-    say(FLOOR_USAGE);
-    return 0;
-  }
-  mkdirSync(workRoot, { recursive: true });
-  const workDir = mkdtempSync(join(workRoot, 'floor-'));
-  const group = new ProcessGroup();
-  let cleaned: Promise<void> | null = null;
-  let interrupted = false;
-  const cleanUp = (): Promise<void> => (cleaned ??= group.stopAll().then(() => rmSync(workDir, { recursive: true, force: true })));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupted = true;
-    say(`\n${signal}: stopping everything the benchmark started …`);
-    void cleanUp().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    await floor(options, group, workDir);
-    return 0;
-  } catch (err) {
-    if (!interrupted) process.stderr.write(`floor benchmark failed: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await cleanUp();
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runBench({ usage: FLOOR_USAGE, workPrefix: 'floor-', failure: 'floor benchmark failed', run: floor });

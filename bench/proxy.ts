@@ -12,10 +12,11 @@
 // Reports requests/s, p50/p99 latency and CPU µs per request of each server,
 // and writes the record to bench/results/. Everything it starts is stopped at
 // the end, also on error and Ctrl-C.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, USAGE, UsageError, type BenchOptions } from './lib/args.js';
+import { USAGE, type BenchOptions } from './lib/args.js';
+import { runBench } from './lib/main.js';
 import { describeTail, ProcessGroup, type Child } from './lib/children.js';
 import { FOREIGN_SHARE_LIMIT, foreignShare, readCpu, treeCpuTicks, TICK_US, waitForQuiet } from './lib/cpu.js';
 import { expectVerifiedAssertion, type AssertionSeen } from './lib/assertion-probe.js';
@@ -24,7 +25,7 @@ import { ensureTools, gitState, quietnessWarnings, toolVersion } from './lib/hos
 import { BENCH_EMAIL_DOMAIN, BENCH_GROUP, startIdentityProvider, TOKEN_TTL, type IdentityProvider } from './lib/idp.js';
 import { autocannonGenerator, wrkGenerator, type LoadGenerator, type LoadRequest, type LoadResult } from './lib/load.js';
 import { proxyConfig, startNginx, staticConfig } from './lib/nginx.js';
-import { repoRoot, resultsDir, workRoot } from './lib/paths.js';
+import { repoRoot, resultsDir } from './lib/paths.js';
 import {
   compare,
   formatComparison,
@@ -408,45 +409,4 @@ async function bench(options: BenchOptions, group: ProcessGroup, workDir: string
   say(`\nresults written to ${file}`);
 }
 
-async function main(): Promise<number> {
-  let options: BenchOptions | null;
-  try {
-    options = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (options === null) {
-    say(USAGE);
-    return 0;
-  }
-
-  mkdirSync(workRoot, { recursive: true });
-  const workDir = mkdtempSync(join(workRoot, 'run-'));
-  const group = new ProcessGroup();
-  let cleaned: Promise<void> | null = null;
-  let interrupted = false;
-  const cleanUp = (): Promise<void> =>
-    (cleaned ??= group.stopAll().then(() => rmSync(workDir, { recursive: true, force: true })));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupted = true;
-    say(`\n${signal}: stopping everything the benchmark started …`);
-    void cleanUp().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  try {
-    await bench(options, group, workDir);
-    return 0;
-  } catch (err) {
-    // After Ctrl-C the run fails only because its processes were stopped.
-    if (!interrupted) process.stderr.write(`benchmark failed: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await cleanUp();
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runBench({ usage: USAGE, workPrefix: 'run-', failure: 'benchmark failed', run: bench });
