@@ -151,8 +151,21 @@ async function openControlSocket(path: string, handlers: Parameters<typeof start
 export async function serve(configFile: string, options: StartOptions = {}): Promise<number> {
   // Refuse to start on the JavaScript fallback before reading anything else.
   loadUws();
+  // SIGHUP's default action ends the process: a reload asked for while the
+  // proxy is still starting (systemd can send one at any time after start)
+  // is remembered instead, and done once it listens.
+  let reloadAskedEarly = false;
+  const rememberReload = (): void => {
+    reloadAskedEarly = true;
+  };
+  process.on('SIGHUP', rememberReload);
   const loaded = loadConfig(configFile, process.env);
-  const proxy = await startProxy(loaded, undefined, options);
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(loaded, undefined, options);
+  } finally {
+    process.off('SIGHUP', rememberReload);
+  }
   return new Promise((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -169,10 +182,12 @@ export async function serve(configFile: string, options: StartOptions = {}): Pro
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     // systemd's ExecReload and `docker kill -s HUP`: read the file again.
-    process.on('SIGHUP', () => {
+    const onReload = (): void => {
       if (signalled) return;
       proxy.logger.info({ file: configFile }, 'reload signal received');
       void proxy.reload(() => loadConfig(configFile, process.env));
-    });
+    };
+    process.on('SIGHUP', onReload);
+    if (reloadAskedEarly) onReload();
   });
 }

@@ -21,6 +21,8 @@ export interface PosternOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** How long to wait for the `listening` line (default 10 s). */
   readonly startTimeoutMs?: number;
+  /** Called with every JSON log line as it arrives, from the start (to act on one before the proxy listens). */
+  readonly onLog?: (line: LogLine, child: ChildProcess) => void;
 }
 
 export interface Postern {
@@ -151,6 +153,7 @@ export async function startPostern(config: object | string, opts: PosternOptions
         continue;
       }
       logs.push(parsed);
+      opts.onLog?.(parsed, child);
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (waiters[i]!.pred(parsed)) waiters.splice(i, 1)[0]!.resolve(parsed);
       }

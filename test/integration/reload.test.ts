@@ -9,6 +9,12 @@ import { request } from '../helpers/client.js';
 import { KeepAliveClient } from '../helpers/keep-alive.js';
 import { baseConfig, publicRoute, randomSecret, startPostern, type Postern } from '../helpers/postern.js';
 import { startEcho, startSlow, type EchoReply, type Upstream } from '../helpers/upstreams.js';
+import { freePort } from '../helpers/auth-proxy.js';
+import { createCertificateAuthority } from '../helpers/certs.js';
+import { createPeerCertificate } from '../databroker/peers/fixtures.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // Sign-in settings pointing at a provider nobody answers for: no request here gets as far as signing in.
 const SIGN_IN = {
@@ -105,3 +111,65 @@ describe('configuration reload', () => {
     assert.equal(proxy.logs.slice(since).some((l) => l['level'] === 20), false);
   });
 });
+
+describe('a reload asked for while the proxy is still starting', () => {
+  test('does not end the process: it is done once the proxy listens', async () => {
+    // A follower whose leader is not running waits (10 s) for a first
+    // snapshot before it listens: a wide window to send SIGHUP in.
+    const ca = createCertificateAuthority('Reload test CA');
+    const dir = mkdtempSync(join(tmpdir(), 'postern-reload-'));
+    const upstream = await startEcho('early');
+    try {
+      const cert = createPeerCertificate(ca, { commonName: 'b', dnsNames: ['b'] });
+      writeFileSync(join(dir, 'b.pem'), cert.certPem);
+      writeFileSync(join(dir, 'b.key'), cert.keyPem, { mode: 0o600 });
+      const config = baseConfig([publicRoute('http://app.localhost', upstream.origin)], {
+        log_level: 'info',
+        databroker_cluster_nodes: [
+          { id: 'a', address: `127.0.0.1:${await freePort()}` },
+          { id: 'b', address: `127.0.0.1:${await freePort()}` },
+        ],
+        databroker_cluster_node_id: 'b',
+        databroker_cluster_leader_id: 'a',
+        databroker_cluster_certificate_file: join(dir, 'b.pem'),
+        databroker_cluster_certificate_key_file: join(dir, 'b.key'),
+        databroker_cluster_ca_file: ca.certFile,
+      });
+      const { sighup, proxy } = await startPosternWhenLogged(config, (line) => String(line.msg).startsWith('databroker leader unreachable'));
+      try {
+        assert.ok(sighup, 'the signal was sent before the proxy listened');
+        await proxy.waitForLog((l) => l.msg === 'configuration reloaded', 5_000);
+        const res = await request(proxy.url('app.localhost'));
+        assert.equal(res.status, 200);
+      } finally {
+        await proxy.stop();
+      }
+    } finally {
+      await upstream.close();
+      ca.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Starts `postern serve` and sends it SIGHUP as soon as a log line matching
+ * `when` appears, before it listens; resolves once it listens, with whether
+ * the signal went out before the `listening` line.
+ */
+async function startPosternWhenLogged(config: object, when: (line: { msg?: string }) => boolean): Promise<{ sighup: boolean; proxy: Postern }> {
+  let sighup = false;
+  let listened = false;
+  const started = startPostern(config, {
+    startTimeoutMs: 20_000,
+    onLog: (line, child) => {
+      if (line.msg === 'listening') listened = true;
+      if (!sighup && !listened && when(line)) {
+        sighup = true;
+        child.kill('SIGHUP');
+      }
+    },
+  });
+  const proxy = await started;
+  return { sighup, proxy };
+}
