@@ -58,6 +58,8 @@ export class PeerConnection {
     this.#heartbeat.unref();
   }
 
+  #corked = false;
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -72,7 +74,19 @@ export class PeerConnection {
   }
 
   sendFrame(frame: Buffer): void {
-    if (!this.#closed && !this.#socket.destroyed) this.#socket.write(frame);
+    if (this.#closed || this.#socket.destroyed) return;
+    // Frames written in one turn of the event loop (a burst of changes to
+    // feed, acknowledgements of writes that committed together) leave as one
+    // TLS record and one system call instead of one each.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(frame);
   }
 
   /** Closes at once; `reason` is what onClose reports. */
