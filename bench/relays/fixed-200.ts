@@ -6,7 +6,7 @@
 //   node dist/bench/relays/fixed-200.js sync|deferred
 import { loadUws } from '../../src/frontend/uws.js';
 import { HELLO_BODY } from '../lib/hello.js';
-import { listenAndAnnounce } from './listen.js';
+import { listenAndAnnounce } from '../lib/listen.js';
 
 const mode = process.argv[2];
 if (mode !== 'sync' && mode !== 'deferred') {

@@ -9,7 +9,7 @@ import type { HttpResponse } from 'uWebSockets.js';
 import { loadUws } from '../../src/frontend/uws.js';
 import { Http1Pool } from '../../src/upstream/http1/pool.js';
 import type { DispatchController, DispatchHandler, DispatchOptions } from '../../src/upstream/http1/dispatch.js';
-import { listenAndAnnounce } from './listen.js';
+import { listenAndAnnounce } from '../lib/listen.js';
 
 const upstreamPort = Number(process.argv[2]);
 if (!Number.isInteger(upstreamPort) || upstreamPort < 1) {

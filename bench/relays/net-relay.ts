@@ -12,7 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import type { HttpResponse } from 'uWebSockets.js';
 import { loadUws } from '../../src/frontend/uws.js';
-import { listenAndAnnounce } from './listen.js';
+import { listenAndAnnounce } from '../lib/listen.js';
 
 const mode = process.argv[2];
 const upstreamPort = Number(process.argv[3]);

@@ -10,7 +10,7 @@ import { STATUS_CODES } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { HttpResponse } from 'uWebSockets.js';
 import { loadUws } from '../../src/frontend/uws.js';
-import { listenAndAnnounce } from './listen.js';
+import { listenAndAnnounce } from '../lib/listen.js';
 
 const mode = process.argv[2];
 const upstreamPort = Number(process.argv[3]);

@@ -3,8 +3,8 @@
 // /api/ (only the policy route sends there) it insists on the identity
 // assertion, and echoes it at ASSERTION_ECHO_PATH. It listens on a free
 // loopback port and prints {"port":N} once ready.
-import type { us_listen_socket } from 'uWebSockets.js';
 import { loadUws } from '../../src/frontend/uws.js';
+import { listenAndAnnounce } from '../lib/listen.js';
 import { ASSERTION_ECHO_PATH, HELLO_BODY, IDENTITY_PREFIX, NO_ASSERTION_BODY } from '../lib/hello.js';
 
 const uws = loadUws();
@@ -21,17 +21,4 @@ app.any('/*', (res) => {
   res.end(HELLO_BODY);
 });
 
-let listenSocket: us_listen_socket | null = null;
-app.listen('127.0.0.1', 0, (token) => {
-  if (!token) {
-    process.stderr.write('uws-hello: cannot listen on 127.0.0.1\n');
-    process.exit(1);
-  }
-  listenSocket = token;
-  process.stdout.write(`${JSON.stringify({ port: uws.us_socket_local_port(token) })}\n`);
-});
-
-process.on('SIGTERM', () => {
-  if (listenSocket) uws.us_listen_socket_close(listenSocket);
-  process.exit(0);
-});
+listenAndAnnounce(uws, app, 'uws-hello');

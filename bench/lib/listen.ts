@@ -1,4 +1,4 @@
-// How every relay of bench/floor.ts comes up, as the hello upstream does:
+// How the hello upstream and every relay of bench/floor.ts come up:
 // on a free loopback port, printing {"port":N} once it listens, and gone on
 // SIGTERM.
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
