@@ -5,6 +5,7 @@
 // check that nothing of ours reached an upstream.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -194,5 +195,42 @@ export async function startWithFakeIdp(opts: Omit<AuthProxyOptions, 'provider'> 
       await px.close();
       await idp.close();
     },
+  };
+}
+
+/** The second route host of the tests that sign in on two hosts. */
+export const SECOND_HOST = 'second.localhost';
+
+/**
+ * For a whole test file: registers its before/after hooks that start and
+ * stop the development IdP and Postern with two routes for any signed-in
+ * user, on APP_HOST and SECOND_HOST. The object returned reads the running
+ * setup (call this before the file's own hooks that use it).
+ */
+export function useDevIdpWithTwoRoutes(): DevIdpSetup {
+  let setup: DevIdpSetup | undefined;
+  before(async () => {
+    setup = await startWithDevIdp({
+      routes: [
+        { from: `http://${APP_HOST}`, allow_any_authenticated_user: true },
+        { from: `http://${SECOND_HOST}`, allow_any_authenticated_user: true },
+      ],
+    });
+  });
+  after(async () => {
+    await setup?.close();
+  });
+  const running = (): DevIdpSetup => setup ?? assert.fail('the dev IdP and Postern are not running: use them inside tests');
+  return {
+    get idp() {
+      return running().idp;
+    },
+    get px() {
+      return running().px;
+    },
+    get client() {
+      return running().client;
+    },
+    close: () => running().close(),
   };
 }

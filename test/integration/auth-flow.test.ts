@@ -4,28 +4,14 @@
 // the route's /.pomerium/callback/, and lands on the exact URL it first
 // asked for, with a small session cookie that never reaches the upstream.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Browser, parseSetCookie, type Hop } from '../helpers/browser.js';
-import { APP_HOST, AUTH_HOST, assertNothingOfOursUpstream, startWithDevIdp, type DevIdpSetup } from '../helpers/auth-proxy.js';
+import { APP_HOST, AUTH_HOST, assertNothingOfOursUpstream, SECOND_HOST, useDevIdpWithTwoRoutes } from '../helpers/auth-proxy.js';
 import { TEST_USERS } from '../helpers/idp.js';
 import type { EchoReply } from '../helpers/upstreams.js';
 
 const ALICE = TEST_USERS[0]!;
-const SECOND_HOST = 'second.localhost';
-let s: DevIdpSetup;
-
-before(async () => {
-  s = await startWithDevIdp({
-    routes: [
-      { from: `http://${APP_HOST}`, allow_any_authenticated_user: true },
-      { from: `http://${SECOND_HOST}`, allow_any_authenticated_user: true },
-    ],
-  });
-});
-
-after(async () => {
-  await s?.close();
-});
+const s = useDevIdpWithTwoRoutes();
 
 function hopFor(hops: readonly Hop[], host: string, path: string): Hop {
   const hop = hops.find((h) => {

@@ -12,24 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from '../helpers/client.js';
 import { Browser } from '../helpers/browser.js';
-import { APP_HOST, assertNothingOfOursUpstream, startWithDevIdp, startWithFakeIdp, type DevIdpSetup } from '../helpers/auth-proxy.js';
+import { APP_HOST, assertNothingOfOursUpstream, startWithFakeIdp, SECOND_HOST, useDevIdpWithTwoRoutes } from '../helpers/auth-proxy.js';
 import { TEST_USERS } from '../helpers/idp.js';
 import type { EchoReply } from '../helpers/upstreams.js';
 
 const ALICE = TEST_USERS[0]!;
-const SECOND_HOST = 'second.localhost';
-let s: DevIdpSetup;
+const s = useDevIdpWithTwoRoutes();
 let listener: Server;
 let listenerUrl: string;
 const received: string[] = [];
 
 before(async () => {
-  s = await startWithDevIdp({
-    routes: [
-      { from: `http://${APP_HOST}`, allow_any_authenticated_user: true },
-      { from: `http://${SECOND_HOST}`, allow_any_authenticated_user: true },
-    ],
-  });
   // pomerium-cli's local listener.
   listener = createServer((req: IncomingMessage, res) => {
     received.push(req.url ?? '');
@@ -42,7 +35,6 @@ before(async () => {
 });
 
 after(async () => {
-  await s?.close();
   if (listener) {
     listener.closeAllConnections();
     await new Promise<void>((resolve) => listener.close(() => resolve()));

@@ -6,27 +6,13 @@
 // next visit asks for the password again.
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Browser, parseSetCookie, type Page } from '../helpers/browser.js';
-import { APP_HOST, AUTH_HOST, assertNothingOfOursUpstream, startWithDevIdp, startWithFakeIdp, type DevIdpSetup } from '../helpers/auth-proxy.js';
+import { APP_HOST, AUTH_HOST, assertNothingOfOursUpstream, startWithFakeIdp, SECOND_HOST, startWithDevIdp, useDevIdpWithTwoRoutes } from '../helpers/auth-proxy.js';
 import { TEST_USERS } from '../helpers/idp.js';
 
 const ALICE = TEST_USERS[0]!;
-const SECOND_HOST = 'second.localhost';
-let s: DevIdpSetup;
-
-before(async () => {
-  s = await startWithDevIdp({
-    routes: [
-      { from: `http://${APP_HOST}`, allow_any_authenticated_user: true },
-      { from: `http://${SECOND_HOST}`, allow_any_authenticated_user: true },
-    ],
-  });
-});
-
-after(async () => {
-  await s?.close();
-});
+const s = useDevIdpWithTwoRoutes();
 
 async function signedIn(): Promise<{ browser: Browser; cookie: string; authCookie: string }> {
   const browser = new Browser();

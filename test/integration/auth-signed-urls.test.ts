@@ -4,28 +4,14 @@
 // host, or a callback on a host that is no route all end in 400, with no
 // session cookie set and nothing sent upstream.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { signUrl } from '../../src/authenticate/signed-url.js';
 import { Browser, type Page } from '../helpers/browser.js';
-import { APP_HOST, assertNothingOfOursUpstream, startWithDevIdp, type DevIdpSetup } from '../helpers/auth-proxy.js';
+import { APP_HOST, assertNothingOfOursUpstream, SECOND_HOST, useDevIdpWithTwoRoutes } from '../helpers/auth-proxy.js';
 import { TEST_USERS } from '../helpers/idp.js';
 
 const ALICE = TEST_USERS[0]!;
-const SECOND_HOST = 'second.localhost';
-let s: DevIdpSetup;
-
-before(async () => {
-  s = await startWithDevIdp({
-    routes: [
-      { from: `http://${APP_HOST}`, allow_any_authenticated_user: true },
-      { from: `http://${SECOND_HOST}`, allow_any_authenticated_user: true },
-    ],
-  });
-});
-
-after(async () => {
-  await s?.close();
-});
+const s = useDevIdpWithTwoRoutes();
 
 /** The signed sign-in URL the route host hands out for `path`. */
 async function signInUrl(path = '/start'): Promise<URL> {
