@@ -343,13 +343,36 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 20 }) }) },
 );
 
-function stateAt(log: SharedLog, version: number): Map<string, DataRecord> {
+/** The records by id after `changes`, in order (a change without a record deletes). */
+function applied(changes: readonly { readonly id: string; readonly record: DataRecord | null }[]): Map<string, DataRecord> {
   const state = new Map<string, DataRecord>();
-  for (const c of log.changes.slice(0, version)) {
+  for (const c of changes) {
     if (c.record === null) state.delete(c.id);
     else state.set(c.id, c.record);
   }
   return state;
+}
+
+type Running = Awaited<ReturnType<typeof replicaOn>>;
+
+/** A step both properties take: a replica writes, or its backend delivers or acknowledges. */
+function takeReplicaStep(step: Exclude<Step, { kind: 'advance' }>, replicas: readonly Running[], writes: Promise<unknown>[], now: number): void {
+  switch (step.kind) {
+    case 'put':
+      writes.push(replicas[step.who]!.db.put('t', step.id, step.data, { expiresAt: step.ttl === null ? null : now + step.ttl }));
+      break;
+    case 'delete':
+      writes.push(replicas[step.who]!.db.delete('t', step.id));
+      break;
+    case 'deliver':
+      replicas[step.who]!.backend.deliver();
+      break;
+    case 'ack': {
+      const backend = replicas[step.who]!.backend;
+      if (backend.acks.length > 0) backend.ack(step.pick % backend.acks.length);
+      break;
+    }
+  }
 }
 
 test('replicas of one store are always at a prefix of its history, whatever the interleaving, and end equal', async () => {
@@ -361,7 +384,7 @@ test('replicas of one store are always at a prefix of its history, whatever the 
       const writes: Promise<unknown>[] = [];
       const check = (): void => {
         for (const { db, seen } of replicas) {
-          const state = stateAt(log, db.version);
+          const state = applied(log.changes.slice(0, db.version));
           for (const id of IDS) {
             const expected = state.get(id);
             const live = expected !== undefined && (expected.expiresAt === null || expected.expiresAt > now) ? expected : null;
@@ -374,25 +397,8 @@ test('replicas of one store are always at a prefix of its history, whatever the 
         }
       };
       for (const step of steps) {
-        switch (step.kind) {
-          case 'put':
-            writes.push(replicas[step.who]!.db.put('t', step.id, step.data, { expiresAt: step.ttl === null ? null : now + step.ttl }));
-            break;
-          case 'delete':
-            writes.push(replicas[step.who]!.db.delete('t', step.id));
-            break;
-          case 'deliver':
-            replicas[step.who]!.backend.deliver();
-            break;
-          case 'ack': {
-            const backend = replicas[step.who]!.backend;
-            if (backend.acks.length > 0) backend.ack(step.pick % backend.acks.length);
-            break;
-          }
-          case 'advance':
-            now += step.ms;
-            break;
-        }
+        if (step.kind === 'advance') now += step.ms;
+        else takeReplicaStep(step, replicas, writes, now);
         await settle();
         check();
       }
@@ -431,15 +437,6 @@ const lossStepArb: fc.Arbitrary<LossStep> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lose' as const), count: fc.integer({ min: 1, max: 6 }) }) },
 );
 
-function listenerView(seen: readonly ChangeEvent[]): Map<string, DataRecord> {
-  const view = new Map<string, DataRecord>();
-  for (const c of seen) {
-    if (c.record === null) view.delete(c.id);
-    else view.set(c.id, c.record);
-  }
-  return view;
-}
-
 test('whatever tail of its history the store loses, every replica ends with exactly the store\'s state, and its listeners saw every difference', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(lossStepArb, { maxLength: 70 }), async (steps) => {
@@ -448,29 +445,15 @@ test('whatever tail of its history the store loses, every replica ends with exac
       const writes: Promise<unknown>[] = [];
       const checkListeners = (): void => {
         for (const { db, seen } of replicas) {
-          assert.deepEqual(listenerView(seen), new Map(db.list('t').map((r) => [r.id, r])));
+          assert.deepEqual(applied(seen), new Map(db.list('t').map((r) => [r.id, r])));
         }
       };
       for (const step of steps) {
-        switch (step.kind) {
-          case 'put':
-            writes.push(replicas[step.who]!.db.put('t', step.id, step.data));
-            break;
-          case 'delete':
-            writes.push(replicas[step.who]!.db.delete('t', step.id));
-            break;
-          case 'deliver':
-            replicas[step.who]!.backend.deliver();
-            break;
-          case 'ack': {
-            const backend = replicas[step.who]!.backend;
-            if (backend.acks.length > 0) backend.ack(step.pick % backend.acks.length);
-            break;
-          }
-          case 'lose':
-            log.loseLastChanges(Math.min(step.count, log.changes.length));
-            for (const { backend } of replicas) backend.pushResync();
-            break;
+        if (step.kind === 'lose') {
+          log.loseLastChanges(Math.min(step.count, log.changes.length));
+          for (const { backend } of replicas) backend.pushResync();
+        } else {
+          takeReplicaStep(step, replicas, writes, 0);
         }
         await settle();
         checkListeners();
