@@ -4,12 +4,11 @@
 // Against undici-relay.ts `dispatch` this is what the switch saves; against
 // net-relay.ts `onread`, what the pool still costs over raw sockets.
 //   node dist/bench/relays/http1-relay.js <upstream port>
-import { STATUS_CODES } from 'node:http';
-import type { HttpResponse } from 'uWebSockets.js';
 import { loadUws } from '../../src/frontend/uws.js';
 import { Http1Pool } from '../../src/upstream/http1/pool.js';
-import type { DispatchController, DispatchHandler, DispatchOptions } from '../../src/upstream/http1/dispatch.js';
+import type { DispatchOptions } from '../../src/upstream/http1/dispatch.js';
 import { listenAndAnnounce } from '../lib/listen.js';
+import { RelayHandler } from './relay-handler.js';
 
 const upstreamPort = Number(process.argv[2]);
 if (!Number.isInteger(upstreamPort) || upstreamPort < 1) {
@@ -27,44 +26,6 @@ const REQUEST: DispatchOptions = {
   headersTimeout: 0,
   bodyTimeout: 0,
 };
-
-function statusLine(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? ''}`;
-}
-
-class RelayHandler implements DispatchHandler {
-  readonly #res: HttpResponse;
-  #aborted = false;
-  #status = 0;
-  readonly #chunks: Buffer[] = [];
-
-  constructor(res: HttpResponse) {
-    this.#res = res;
-    res.onAborted(() => {
-      this.#aborted = true;
-    });
-  }
-
-  onRequestStart(): void {}
-
-  onResponseStart(_controller: DispatchController, status: number): void {
-    this.#status = status;
-  }
-
-  onResponseData(_controller: DispatchController, chunk: Buffer): void {
-    this.#chunks.push(chunk);
-  }
-
-  onResponseEnd(): void {
-    if (this.#aborted) return;
-    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    this.#res.cork(() => this.#res.writeStatus(statusLine(this.#status)).end(body));
-  }
-
-  onResponseError(): void {
-    if (!this.#aborted) this.#res.cork(() => this.#res.writeStatus('502 Bad Gateway').end());
-  }
-}
 
 const uws = loadUws();
 const app = uws.App();
