@@ -33,17 +33,13 @@ export interface ReloaderOptions {
 
 export class ConfigReloader {
   readonly #o: ReloaderOptions;
+  /** The configuration in force: the start's settings with the routes and leader of the last reload. */
   #inForce: Config;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ReloaderOptions) {
     this.#o = options;
     this.#inForce = options.config;
-  }
-
-  /** The configuration in force: the start's settings with the routes and leader of the last reload. */
-  get inForce(): Config {
-    return this.#inForce;
   }
 
   /** `load` reads and validates the configuration again (it throws a ConfigError when it is invalid). */

@@ -49,11 +49,6 @@ export class UpstreamPools {
     }
   }
 
-  /** Pools in use, for tests and metrics. */
-  get size(): number {
-    return this.#byKey.size;
-  }
-
   async close(): Promise<void> {
     const all = [...this.#byKey.values(), ...this.#retiring];
     this.#byKey.clear();

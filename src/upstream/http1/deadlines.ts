@@ -10,7 +10,7 @@ export interface Expiring {
   expire(): void;
 }
 
-export const TICK_MS = 100;
+const TICK_MS = 100;
 
 const watched = new Set<Expiring>();
 let ticker: NodeJS.Timeout | null = null;

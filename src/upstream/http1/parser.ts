@@ -28,7 +28,7 @@ export interface ResponseSink {
 /** Longest head (status line and fields) accepted: Node's own limit is 16 KiB, Envoy's 60 KiB. */
 export const MAX_HEAD_BYTES = 64 * 1024;
 /** Longest chunk-size line (with extensions) and longest trailer section. */
-export const MAX_LINE_BYTES = 4 * 1024;
+const MAX_LINE_BYTES = 4 * 1024;
 
 const enum State {
   Head,
@@ -296,7 +296,7 @@ function isHexDigit(c: number): boolean {
  * Every LF must follow a CR: a bare LF would end lines where another
  * parser sees none.
  */
-export function findSectionEnd(buf: Buffer, scan: number, start: number): number {
+function findSectionEnd(buf: Buffer, scan: number, start: number): number {
   let lf = buf.indexOf(LF, scan);
   while (lf !== -1) {
     if (lf === start || buf[lf - 1] !== CR) fail('bare LF');
@@ -316,7 +316,7 @@ interface ParsedHead extends ResponseHead {
 }
 
 /** Parses a head (status line and field lines, CRLF-separated, without the final empty line). */
-export function parseHead(text: string): ParsedHead {
+function parseHead(text: string): ParsedHead {
   let eol = text.indexOf('\r\n');
   if (eol === -1) eol = text.length;
   const { status, reason, http10 } = parseStatusLine(text.slice(0, eol));
